@@ -1,0 +1,204 @@
+//! Configuration: defaults, then the config file, then `COCKPIT_*` environment, then flags.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::auth::Tokens;
+use crate::engine::EngineConfig;
+use crate::ingest::convert::Limits;
+
+/// The effective configuration.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// OTLP/gRPC listen address.
+    pub otlp_grpc: String,
+    /// OTLP/HTTP listen address.
+    pub otlp_http: String,
+    /// API listen address.
+    pub api: String,
+    /// Where state lives (default: the platform data directory).
+    pub data_dir: Option<PathBuf>,
+    /// Hot-window memory budget, like `512MiB` or `2GiB`.
+    pub memory_budget: String,
+    /// Largest OTLP request accepted, after decompression.
+    pub max_request_size: String,
+    /// Longest attribute string kept whole; longer ones are cut and their size noted.
+    pub max_attribute_bytes: usize,
+    /// Items that may wait in the ingest queue before ingest answers "retry later".
+    pub queue_capacity: usize,
+    /// Bearer token required on OTLP ingest (`COCKPIT_INGEST_TOKEN`).
+    pub ingest_token: Option<String>,
+    /// Operator token (`COCKPIT_OPERATOR_TOKEN`).
+    pub operator_token: Option<String>,
+    /// Viewer token (`COCKPIT_VIEWER_TOKEN`).
+    pub viewer_token: Option<String>,
+    /// Agent token (`COCKPIT_AGENT_TOKEN`).
+    pub agent_token: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            otlp_grpc: "127.0.0.1:4317".into(),
+            otlp_http: "127.0.0.1:4318".into(),
+            api: "127.0.0.1:7317".into(),
+            data_dir: None,
+            memory_budget: "512MiB".into(),
+            max_request_size: "64MiB".into(),
+            max_attribute_bytes: 64 * 1024,
+            queue_capacity: 200_000,
+            ingest_token: None,
+            operator_token: None,
+            viewer_token: None,
+            agent_token: None,
+        }
+    }
+}
+
+/// The platform's config file path for the cockpit.
+pub fn default_config_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "agentops-cockpit")
+        .map(|d| d.config_dir().join("config.toml"))
+}
+
+fn default_data_dir() -> PathBuf {
+    directories::ProjectDirs::from("", "", "agentops-cockpit")
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from("cockpit-data"))
+}
+
+/// Parses a size like `512MiB`, `2GiB`, `64MB` or a plain number of bytes.
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let size = bytesize::ByteSize::from_str(s.trim())
+        .map_err(|e| format!("{s:?} is not a size like 512MiB: {e}"))?;
+    usize::try_from(size.as_u64()).map_err(|_| format!("{s:?} is too large"))
+}
+
+impl Config {
+    /// Reads the file at `path` (if it exists, or must exist when `required`), then the environment.
+    pub fn load(path: Option<&Path>, required: bool) -> Result<Self, String> {
+        let mut cfg = match path {
+            Some(p) if p.exists() || required => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| format!("cannot read config {}: {e}", p.display()))?;
+                toml::from_str(&text).map_err(|e| format!("config {}: {e}", p.display()))?
+            }
+            _ => Config::default(),
+        };
+        cfg.apply_env(|k| std::env::var(k).ok());
+        Ok(cfg)
+    }
+
+    /// Overrides from `COCKPIT_*` variables (flags are applied after, by the CLI).
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) {
+        let set = |slot: &mut String, key: &str| {
+            if let Some(v) = var(key).filter(|v| !v.is_empty()) {
+                *slot = v;
+            }
+        };
+        set(&mut self.otlp_grpc, "COCKPIT_OTLP_GRPC");
+        set(&mut self.otlp_http, "COCKPIT_OTLP_HTTP");
+        set(&mut self.api, "COCKPIT_API");
+        set(&mut self.memory_budget, "COCKPIT_MEMORY_BUDGET");
+        set(&mut self.max_request_size, "COCKPIT_MAX_REQUEST_SIZE");
+        if let Some(v) = var("COCKPIT_DATA_DIR").filter(|v| !v.is_empty()) {
+            self.data_dir = Some(v.into());
+        }
+        for (slot, key) in [
+            (&mut self.ingest_token, "COCKPIT_INGEST_TOKEN"),
+            (&mut self.operator_token, "COCKPIT_OPERATOR_TOKEN"),
+            (&mut self.viewer_token, "COCKPIT_VIEWER_TOKEN"),
+            (&mut self.agent_token, "COCKPIT_AGENT_TOKEN"),
+        ] {
+            if let Some(v) = var(key).filter(|v| !v.trim().is_empty()) {
+                *slot = Some(v.trim().to_owned());
+            }
+        }
+    }
+
+    /// The data directory in effect.
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(default_data_dir)
+    }
+
+    /// Engine settings, with sizes parsed.
+    pub fn engine(&self) -> Result<EngineConfig, String> {
+        Ok(EngineConfig {
+            memory_budget: parse_size(&self.memory_budget)
+                .map_err(|e| format!("memory budget: {e}"))?,
+            queue_capacity: self.queue_capacity.max(1),
+            limits: Limits {
+                max_attr_bytes: self.max_attribute_bytes.max(64),
+            },
+        })
+    }
+
+    /// The largest request body, bytes.
+    pub fn max_request_bytes(&self) -> Result<usize, String> {
+        parse_size(&self.max_request_size).map_err(|e| format!("max request size: {e}"))
+    }
+
+    /// The API tokens.
+    pub fn tokens(&self) -> Tokens {
+        Tokens {
+            operator: self.operator_token.clone(),
+            viewer: self.viewer_token.clone(),
+            agent: self.agent_token.clone(),
+        }
+    }
+
+    /// The configuration as TOML with secrets masked, for `cockpit config`.
+    pub fn to_masked_toml(&self) -> String {
+        let mut shown = self.clone();
+        for t in [
+            &mut shown.ingest_token,
+            &mut shown.operator_token,
+            &mut shown.viewer_token,
+            &mut shown.agent_token,
+        ] {
+            if t.is_some() {
+                *t = Some("<set>".into());
+            }
+        }
+        shown.data_dir = Some(self.data_dir());
+        toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(parse_size("lots").is_err());
+    }
+
+    #[test]
+    fn env_overrides_file_values() {
+        let mut cfg: Config =
+            toml::from_str("otlp_grpc = \"127.0.0.1:1\"\nmemory_budget = \"1GiB\"").expect("toml");
+        cfg.apply_env(|k| match k {
+            "COCKPIT_OTLP_GRPC" => Some("127.0.0.1:2".into()),
+            "COCKPIT_OPERATOR_TOKEN" => Some(" secret ".into()),
+            _ => None,
+        });
+        assert_eq!(cfg.otlp_grpc, "127.0.0.1:2");
+        assert_eq!(cfg.memory_budget, "1GiB");
+        assert_eq!(cfg.operator_token.as_deref(), Some("secret"));
+        assert!(cfg.to_masked_toml().contains("<set>"));
+        assert!(!cfg.to_masked_toml().contains("secret"));
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = toml::from_str::<Config>("otlp_grcp = \"x\"").expect_err("typo must fail");
+        assert!(err.to_string().contains("otlp_grcp"), "{err}");
+    }
+}

@@ -1,0 +1,456 @@
+//! OTLP messages → validated store records, with the semantic mapping applied.
+//!
+//! Shared by the gRPC, HTTP and file-replay paths. An unusable item is counted and described,
+//! never allowed to sink the good items around it.
+
+use std::sync::Arc;
+
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::metrics::v1::{Exemplar, metric::Data, number_data_point};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+
+use crate::model::{SpanId, StatusCode, TraceId};
+use crate::semconv::{self, AttrList, SpanInput, Value};
+use crate::store::record::{
+    Attr, AttrValue, EventRecord, LogRecord, PointRecord, ResourceRecord, SpanRecord,
+};
+
+/// How much of an attribute value the store keeps.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Longest string attribute kept whole, bytes; longer ones are cut and their size noted.
+    pub max_attr_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_attr_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// The good items of a request, and what was wrong with the rest.
+#[derive(Debug)]
+pub struct Converted<T> {
+    /// Usable items.
+    pub items: Vec<T>,
+    /// How many items were unusable.
+    pub rejected: u64,
+    /// The first few reasons, for the partial-success message.
+    pub errors: Vec<String>,
+}
+
+impl<T> Default for Converted<T> {
+    fn default() -> Self {
+        Self {
+            items: Vec::new(),
+            rejected: 0,
+            errors: Vec::new(),
+        }
+    }
+}
+
+const MAX_ERRORS: usize = 5;
+
+impl<T> Converted<T> {
+    /// Counts an unusable item with its reason.
+    pub fn reject(&mut self, reason: String) {
+        self.rejected += 1;
+        if self.errors.len() < MAX_ERRORS {
+            self.errors.push(reason);
+        }
+    }
+
+    /// Adds the items a decoder already dropped (they come first in the message).
+    pub fn with_decoder_rejections(mut self, rejected: u64, mut errors: Vec<String>) -> Self {
+        self.rejected += rejected;
+        errors.append(&mut self.errors);
+        errors.truncate(MAX_ERRORS);
+        self.errors = errors;
+        self
+    }
+
+    /// One line describing the rejected items, or empty.
+    pub fn message(&self) -> String {
+        if self.rejected == 0 {
+            return String::new();
+        }
+        let more = if self.rejected as usize > self.errors.len() {
+            "; …"
+        } else {
+            ""
+        };
+        format!(
+            "{} item(s) rejected: {}{more}",
+            self.rejected,
+            self.errors.join("; ")
+        )
+    }
+}
+
+impl AttrList for [KeyValue] {
+    fn visit<'s>(&'s self, f: &mut dyn FnMut(&'s str, Value<'s>)) {
+        for kv in self {
+            f(&kv.key, value_of(kv.value.as_ref()));
+        }
+    }
+}
+
+fn value_of(v: Option<&AnyValue>) -> Value<'_> {
+    match v.and_then(|a| a.value.as_ref()) {
+        Some(any_value::Value::StringValue(s)) => Value::Str(s),
+        Some(any_value::Value::IntValue(i)) => Value::Int(*i),
+        Some(any_value::Value::DoubleValue(d)) => Value::Double(*d),
+        Some(any_value::Value::BoolValue(b)) => Value::Bool(*b),
+        Some(_) => Value::Other,
+        None => Value::Other,
+    }
+}
+
+fn any_to_json(v: &AnyValue) -> serde_json::Value {
+    use serde_json::Value as J;
+    match &v.value {
+        Some(any_value::Value::StringValue(s)) => J::String(s.clone()),
+        Some(any_value::Value::IntValue(i)) => J::from(*i),
+        Some(any_value::Value::DoubleValue(d)) => {
+            serde_json::Number::from_f64(*d).map_or(J::Null, J::Number)
+        }
+        Some(any_value::Value::BoolValue(b)) => J::Bool(*b),
+        Some(any_value::Value::BytesValue(b)) => J::String(format!("<{} bytes>", b.len())),
+        Some(any_value::Value::ArrayValue(a)) => {
+            J::Array(a.values.iter().map(any_to_json).collect())
+        }
+        Some(any_value::Value::KvlistValue(kv)) => J::Object(
+            kv.values
+                .iter()
+                .map(|kv| {
+                    (
+                        kv.key.clone(),
+                        kv.value.as_ref().map_or(J::Null, any_to_json),
+                    )
+                })
+                .collect(),
+        ),
+        // Profiles-only string-table references carry no text of their own.
+        Some(any_value::Value::StringValueStrindex(_)) | None => J::Null,
+    }
+}
+
+/// An OTLP value as the store keeps it.
+pub fn attr_value(v: Option<&AnyValue>, limits: Limits) -> AttrValue {
+    match v.and_then(|a| a.value.as_ref()) {
+        Some(any_value::Value::StringValue(s)) => AttrValue::text(s, limits.max_attr_bytes),
+        Some(any_value::Value::IntValue(i)) => AttrValue::Int(*i),
+        Some(any_value::Value::DoubleValue(d)) => AttrValue::Double(*d),
+        Some(any_value::Value::BoolValue(b)) => AttrValue::Bool(*b),
+        Some(any_value::Value::BytesValue(b)) => AttrValue::Bytes { bytes: b.len() },
+        Some(_) => {
+            let json = v.map(any_to_json).unwrap_or_default().to_string();
+            match AttrValue::text(&json, limits.max_attr_bytes) {
+                AttrValue::Str(s) => AttrValue::Json(s),
+                cut => cut,
+            }
+        }
+        None => AttrValue::Str("".into()),
+    }
+}
+
+fn attrs(kvs: &[KeyValue], limits: Limits) -> Vec<Attr> {
+    kvs.iter()
+        .map(|kv| {
+            (
+                kv.key.as_str().into(),
+                attr_value(kv.value.as_ref(), limits),
+            )
+        })
+        .collect()
+}
+
+fn resource_record(r: Option<&Resource>, limits: Limits) -> Arc<ResourceRecord> {
+    let kvs = r.map_or(&[][..], |r| r.attributes.as_slice());
+    let service = kvs
+        .iter()
+        .find(|kv| kv.key == "service.name")
+        .and_then(|kv| value_of(kv.value.as_ref()).text().map(|s| s.into_owned()));
+    Arc::new(ResourceRecord {
+        service,
+        attrs: attrs(kvs, limits),
+    })
+}
+
+fn trace_id(bytes: &[u8]) -> Result<TraceId, String> {
+    let id: TraceId = bytes
+        .try_into()
+        .map_err(|_| format!("trace id has {} bytes, expected 16", bytes.len()))?;
+    if id == [0; 16] {
+        return Err("trace id is all zeroes".into());
+    }
+    Ok(id)
+}
+
+fn span_id(bytes: &[u8], what: &str) -> Result<SpanId, String> {
+    let id: SpanId = bytes
+        .try_into()
+        .map_err(|_| format!("{what} has {} bytes, expected 8", bytes.len()))?;
+    if id == [0; 8] {
+        return Err(format!("{what} is all zeroes"));
+    }
+    Ok(id)
+}
+
+/// Optional ids (logs, exemplars, parents): empty or all-zero means none; other lengths are bad.
+fn optional_id<const N: usize>(bytes: &[u8], what: &str) -> Result<Option<[u8; N]>, String> {
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    let id: [u8; N] = bytes
+        .try_into()
+        .map_err(|_| format!("{what} has {} bytes, expected {N}", bytes.len()))?;
+    Ok((id != [0; N]).then_some(id))
+}
+
+/// Validates and maps the spans of a trace export request.
+pub fn traces(req: &ExportTraceServiceRequest, limits: Limits) -> Converted<SpanRecord> {
+    let mut out = Converted::default();
+    for rs in &req.resource_spans {
+        let resource = resource_record(rs.resource.as_ref(), limits);
+        let res_kvs = rs
+            .resource
+            .as_ref()
+            .map_or(&[][..], |r| r.attributes.as_slice());
+        for ss in &rs.scope_spans {
+            for span in &ss.spans {
+                let ids = trace_id(&span.trace_id).and_then(|t| {
+                    let s = span_id(&span.span_id, "span id")?;
+                    let p = optional_id::<8>(&span.parent_span_id, "parent span id")?;
+                    Ok((t, s, p))
+                });
+                let (trace, id, parent) = match ids {
+                    Ok(ids) => ids,
+                    Err(e) => {
+                        out.reject(format!("span {:?}: {e}", truncate(&span.name, 64)));
+                        continue;
+                    }
+                };
+                let status = StatusCode::from_i32(span.status.as_ref().map_or(0, |s| s.code));
+                let facts = semconv::map_span(
+                    SpanInput {
+                        name: &span.name,
+                        is_error: status == StatusCode::Error,
+                        attrs: span.attributes.as_slice(),
+                        resource: res_kvs,
+                    },
+                    span.events
+                        .iter()
+                        .map(|e| (e.name.as_str(), e.attributes.as_slice())),
+                );
+                out.items.push(SpanRecord {
+                    trace_id: trace,
+                    span_id: id,
+                    parent,
+                    name: truncate(&span.name, limits.max_attr_bytes).into(),
+                    kind: span.kind,
+                    start_ns: span.start_time_unix_nano,
+                    end_ns: span.end_time_unix_nano,
+                    status,
+                    status_message: span
+                        .status
+                        .as_ref()
+                        .map_or("", |s| truncate(&s.message, limits.max_attr_bytes))
+                        .into(),
+                    attrs: attrs(&span.attributes, limits),
+                    events: span
+                        .events
+                        .iter()
+                        .map(|e| EventRecord {
+                            name: truncate(&e.name, limits.max_attr_bytes).into(),
+                            time_ns: e.time_unix_nano,
+                            attrs: attrs(&e.attributes, limits),
+                        })
+                        .collect(),
+                    resource: Arc::clone(&resource),
+                    facts,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Validates and maps the records of a logs export request.
+pub fn logs(req: &ExportLogsServiceRequest, limits: Limits) -> Converted<LogRecord> {
+    let mut out = Converted::default();
+    for rl in &req.resource_logs {
+        let resource = resource_record(rl.resource.as_ref(), limits);
+        for sl in &rl.scope_logs {
+            for log in &sl.log_records {
+                let ids = optional_id::<16>(&log.trace_id, "trace id")
+                    .and_then(|t| Ok((t, optional_id::<8>(&log.span_id, "span id")?)));
+                let (trace, span) = match ids {
+                    Ok(ids) => ids,
+                    Err(e) => {
+                        out.reject(format!("log record: {e}"));
+                        continue;
+                    }
+                };
+                let kvs = log.attributes.as_slice();
+                let event_name: String = if log.event_name.is_empty() {
+                    kvs.iter()
+                        .find(|kv| kv.key == "event.name")
+                        .and_then(|kv| value_of(kv.value.as_ref()).text().map(|s| s.into_owned()))
+                        .unwrap_or_default()
+                } else {
+                    log.event_name.clone()
+                };
+                let time_ns = if log.time_unix_nano != 0 {
+                    log.time_unix_nano
+                } else {
+                    log.observed_time_unix_nano
+                };
+                out.items.push(LogRecord {
+                    time_ns,
+                    trace_id: trace,
+                    span_id: span,
+                    severity: log.severity_number,
+                    fact: semconv::map_event(&event_name, kvs),
+                    event_name: truncate(&event_name, limits.max_attr_bytes).into(),
+                    body: attr_value(log.body.as_ref(), limits),
+                    attrs: attrs(kvs, limits),
+                    resource: Arc::clone(&resource),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn exemplar_ids(exemplars: &[Exemplar]) -> (Option<TraceId>, Option<SpanId>) {
+    exemplars
+        .iter()
+        .find_map(|e| {
+            let t = optional_id::<16>(&e.trace_id, "exemplar trace id")
+                .ok()
+                .flatten()?;
+            Some((
+                Some(t),
+                optional_id::<8>(&e.span_id, "exemplar span id")
+                    .ok()
+                    .flatten(),
+            ))
+        })
+        .unwrap_or((None, None))
+}
+
+/// Validates and flattens the data points of a metrics export request.
+pub fn metrics(req: &ExportMetricsServiceRequest, limits: Limits) -> Converted<PointRecord> {
+    let mut out = Converted::default();
+    for rm in &req.resource_metrics {
+        let resource = resource_record(rm.resource.as_ref(), limits);
+        for sm in &rm.scope_metrics {
+            for metric in &sm.metrics {
+                let points: Vec<RawPoint> = match &metric.data {
+                    Some(Data::Gauge(g)) => g.data_points.iter().map(number_point).collect(),
+                    Some(Data::Sum(s)) => s.data_points.iter().map(number_point).collect(),
+                    Some(Data::Histogram(h)) => h
+                        .data_points
+                        .iter()
+                        .map(|p| {
+                            (
+                                p.time_unix_nano,
+                                p.sum.unwrap_or(0.0),
+                                p.count,
+                                p.attributes.as_slice(),
+                                p.exemplars.as_slice(),
+                            )
+                        })
+                        .collect(),
+                    Some(Data::ExponentialHistogram(h)) => h
+                        .data_points
+                        .iter()
+                        .map(|p| {
+                            (
+                                p.time_unix_nano,
+                                p.sum.unwrap_or(0.0),
+                                p.count,
+                                p.attributes.as_slice(),
+                                p.exemplars.as_slice(),
+                            )
+                        })
+                        .collect(),
+                    Some(Data::Summary(s)) => s
+                        .data_points
+                        .iter()
+                        .map(|p| {
+                            (
+                                p.time_unix_nano,
+                                p.sum,
+                                p.count,
+                                p.attributes.as_slice(),
+                                &[][..],
+                            )
+                        })
+                        .collect(),
+                    None => {
+                        out.reject(format!("metric {:?}: no data", truncate(&metric.name, 64)));
+                        continue;
+                    }
+                };
+                if metric.name.is_empty() {
+                    for _ in &points {
+                        out.reject("data point of a metric with no name".into());
+                    }
+                    continue;
+                }
+                for (time_ns, value, count, kvs, exemplars) in points {
+                    let (trace_id, span_id) = exemplar_ids(exemplars);
+                    out.items.push(PointRecord {
+                        metric: truncate(&metric.name, 1024).into(),
+                        unit: truncate(&metric.unit, 256).into(),
+                        time_ns,
+                        value,
+                        count,
+                        attrs: attrs(kvs, limits),
+                        trace_id,
+                        span_id,
+                        resource: Arc::clone(&resource),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// (time, value, count, attributes, exemplars) of one data point.
+type RawPoint<'a> = (u64, f64, u64, &'a [KeyValue], &'a [Exemplar]);
+
+fn number_point(p: &opentelemetry_proto::tonic::metrics::v1::NumberDataPoint) -> RawPoint<'_> {
+    let value = match p.value {
+        Some(number_data_point::Value::AsDouble(d)) => d,
+        Some(number_data_point::Value::AsInt(i)) => i as f64,
+        None => 0.0,
+    };
+    (
+        p.time_unix_nano,
+        value,
+        1,
+        p.attributes.as_slice(),
+        p.exemplars.as_slice(),
+    )
+}
+
+/// At most `max` bytes of `s`, cut on a character boundary.
+pub fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}

@@ -1,0 +1,187 @@
+//! OTLP/gRPC receiver: TraceService, MetricsService and LogsService, gzip accepted.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
+    LogsService, LogsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use tonic::codec::CompressionEncoding;
+use tonic::{Code, Request, Response, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use super::convert;
+use crate::engine::{Engine, Throttled};
+
+/// The three OTLP services over one engine.
+#[derive(Clone)]
+pub struct GrpcIngest {
+    /// The engine to feed.
+    pub engine: Arc<Engine>,
+    /// Bearer token required on ingest, if any.
+    pub token: Option<String>,
+}
+
+impl GrpcIngest {
+    fn authorize<T>(&self, req: &Request<T>) -> Result<(), Status> {
+        let header = req
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
+        if super::bearer_ok(self.token.as_deref(), header) {
+            Ok(())
+        } else {
+            Err(Status::unauthenticated("missing or wrong bearer token"))
+        }
+    }
+}
+
+fn throttled() -> Status {
+    Status::with_error_details(
+        Code::Unavailable,
+        "ingest queue is full; retry after the indicated delay",
+        ErrorDetails::with_retry_info(Some(Duration::from_secs(1))),
+    )
+}
+
+fn done<M>(submitted: Result<(), Throttled>, response: M) -> Result<Response<M>, Status> {
+    submitted
+        .map(|()| Response::new(response))
+        .map_err(|Throttled| throttled())
+}
+
+#[tonic::async_trait]
+impl TraceService for GrpcIngest {
+    async fn export(
+        &self,
+        req: Request<ExportTraceServiceRequest>,
+    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+        self.authorize(&req)?;
+        let c = convert::traces(req.get_ref(), self.engine.config().limits);
+        let partial = (c.rejected > 0).then(|| ExportTracePartialSuccess {
+            rejected_spans: c.rejected as i64,
+            error_message: c.message(),
+        });
+        done(
+            self.engine.submit_spans(c),
+            ExportTraceServiceResponse {
+                partial_success: partial,
+            },
+        )
+    }
+}
+
+#[tonic::async_trait]
+impl MetricsService for GrpcIngest {
+    async fn export(
+        &self,
+        req: Request<ExportMetricsServiceRequest>,
+    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
+        self.authorize(&req)?;
+        let c = convert::metrics(req.get_ref(), self.engine.config().limits);
+        let partial = (c.rejected > 0).then(|| ExportMetricsPartialSuccess {
+            rejected_data_points: c.rejected as i64,
+            error_message: c.message(),
+        });
+        done(
+            self.engine.submit_points(c),
+            ExportMetricsServiceResponse {
+                partial_success: partial,
+            },
+        )
+    }
+}
+
+#[tonic::async_trait]
+impl LogsService for GrpcIngest {
+    async fn export(
+        &self,
+        req: Request<ExportLogsServiceRequest>,
+    ) -> Result<Response<ExportLogsServiceResponse>, Status> {
+        self.authorize(&req)?;
+        let c = convert::logs(req.get_ref(), self.engine.config().limits);
+        let partial = (c.rejected > 0).then(|| ExportLogsPartialSuccess {
+            rejected_log_records: c.rejected as i64,
+            error_message: c.message(),
+        });
+        done(
+            self.engine.submit_logs(c),
+            ExportLogsServiceResponse {
+                partial_success: partial,
+            },
+        )
+    }
+}
+
+/// Serves the three services on a bound listener until `shutdown` resolves.
+pub async fn serve(
+    ingest: GrpcIngest,
+    listener: tokio::net::TcpListener,
+    max_request_bytes: usize,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), tonic::transport::Error> {
+    let traces = TraceServiceServer::new(ingest.clone())
+        .accept_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(max_request_bytes);
+    let metrics = MetricsServiceServer::new(ingest.clone())
+        .accept_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(max_request_bytes);
+    let logs = LogsServiceServer::new(ingest)
+        .accept_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(max_request_bytes);
+    tonic::transport::Server::builder()
+        .layer(tower_layer_status_fix())
+        .add_service(traces)
+        .add_service(metrics)
+        .add_service(logs)
+        .serve_with_incoming_shutdown(
+            tokio_stream::wrappers::TcpListenerStream::new(listener),
+            shutdown,
+        )
+        .await
+}
+
+/// tonic reports undecodable messages as INTERNAL and oversized ones as OUT_OF_RANGE; the
+/// OTLP contract says INVALID_ARGUMENT and RESOURCE_EXHAUSTED (both non-retryable). This
+/// layer rewrites those two trailers-only answers.
+fn tower_layer_status_fix() -> tower::util::MapResponseLayer<
+    fn(http::Response<tonic::body::Body>) -> http::Response<tonic::body::Body>,
+> {
+    tower::util::MapResponseLayer::new(fix_status as fn(_) -> _)
+}
+
+fn fix_status(mut res: http::Response<tonic::body::Body>) -> http::Response<tonic::body::Body> {
+    let headers = res.headers_mut();
+    let status = headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.parse::<i32>().ok());
+    let message = headers
+        .get("grpc-message")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let fixed = match status {
+        Some(13) if message.contains("decode") => Some("3"),
+        Some(11) if message.contains("too large") => Some("8"),
+        _ => None,
+    };
+    if let Some(code) = fixed {
+        headers.insert("grpc-status", http::HeaderValue::from_static(code));
+    }
+    res
+}

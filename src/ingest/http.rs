@@ -1,0 +1,290 @@
+//! OTLP/HTTP receiver: `POST /v1/traces`, `/v1/metrics`, `/v1/logs` in protobuf or JSON,
+//! answering in the request's encoding (DESIGN §4).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use prost::Message;
+
+use super::convert::{self, Converted};
+use super::json::{self, Decoded};
+use super::{RpcStatus, body, code};
+use crate::engine::{Engine, Throttled};
+
+/// What the HTTP receiver needs.
+#[derive(Clone)]
+pub struct HttpIngest {
+    /// The engine to feed.
+    pub engine: Arc<Engine>,
+    /// Bearer token required on ingest, if any.
+    pub token: Option<String>,
+    /// Largest body accepted, after decompression.
+    pub max_request_bytes: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Proto,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Signal {
+    Traces,
+    Metrics,
+    Logs,
+}
+
+/// The router for the OTLP/HTTP port.
+pub fn router(state: HttpIngest) -> Router {
+    Router::new()
+        .route(
+            "/v1/traces",
+            post(|s, h, b| export(s, h, b, Signal::Traces)),
+        )
+        .route(
+            "/v1/metrics",
+            post(|s, h, b| export(s, h, b, Signal::Metrics)),
+        )
+        .route("/v1/logs", post(|s, h, b| export(s, h, b, Signal::Logs)))
+        .fallback(|| async {
+            error(
+                Encoding::Json,
+                StatusCode::NOT_FOUND,
+                code::NOT_FOUND,
+                "no such path: OTLP/HTTP serves POST /v1/traces, /v1/metrics and /v1/logs".into(),
+            )
+        })
+        .with_state(state)
+}
+
+fn error(enc: Encoding, status: StatusCode, code: i32, message: String) -> Response {
+    let body = RpcStatus { code, message };
+    encoded(enc, status, body.encode_to_vec(), || {
+        serde_json::to_vec(&body).unwrap_or_default()
+    })
+}
+
+fn encoded(
+    enc: Encoding,
+    status: StatusCode,
+    proto: Vec<u8>,
+    json: impl FnOnce() -> Vec<u8>,
+) -> Response {
+    let (ctype, bytes) = match enc {
+        Encoding::Proto => ("application/x-protobuf", proto),
+        Encoding::Json => ("application/json", json()),
+    };
+    (status, [(header::CONTENT_TYPE, ctype)], bytes).into_response()
+}
+
+fn throttled(enc: Encoding) -> Response {
+    let mut r = error(
+        enc,
+        StatusCode::TOO_MANY_REQUESTS,
+        code::UNAVAILABLE,
+        "ingest queue is full; retry after the indicated delay".into(),
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    r
+}
+
+async fn export(
+    State(st): State<HttpIngest>,
+    headers: HeaderMap,
+    raw: Body,
+    signal: Signal,
+) -> Response {
+    let header_str = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    let ctype = header_str(header::CONTENT_TYPE).unwrap_or("");
+    let mime = ctype
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let enc = match mime.as_str() {
+        "application/x-protobuf" | "application/protobuf" => Encoding::Proto,
+        "application/json" => Encoding::Json,
+        _ => {
+            return error(
+                Encoding::Json,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                code::INVALID_ARGUMENT,
+                format!(
+                    "unsupported Content-Type {ctype:?}: use application/x-protobuf or application/json"
+                ),
+            );
+        }
+    };
+    if !super::bearer_ok(st.token.as_deref(), header_str(header::AUTHORIZATION)) {
+        return error(
+            enc,
+            StatusCode::UNAUTHORIZED,
+            code::UNAUTHENTICATED,
+            "missing or wrong bearer token".into(),
+        );
+    }
+    let limit = st.max_request_bytes;
+    let raw = match axum::body::to_bytes(raw, limit).await {
+        Ok(b) => b,
+        Err(_) => return too_large(enc, limit),
+    };
+    let bytes = match body::decode(&raw, header_str(header::CONTENT_ENCODING), limit) {
+        Ok(b) => b,
+        Err(body::BodyError::TooLarge { limit }) => return too_large(enc, limit),
+        Err(e @ body::BodyError::UnsupportedEncoding(_)) => {
+            return error(
+                enc,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                code::INVALID_ARGUMENT,
+                e.to_string(),
+            );
+        }
+        Err(e) => return invalid(&st, enc, e.to_string()),
+    };
+    let limits = st.engine.config().limits;
+    match signal {
+        Signal::Traces => {
+            let decoded =
+                match decode_request::<ExportTraceServiceRequest>(enc, &bytes, json::traces) {
+                    Ok(d) => d,
+                    Err(e) => return invalid(&st, enc, e),
+                };
+            let c = merge(convert::traces(&decoded.request, limits), decoded);
+            let partial = (c.rejected > 0).then(|| ExportTracePartialSuccess {
+                rejected_spans: c.rejected as i64,
+                error_message: c.message(),
+            });
+            let json = partial_json("rejectedSpans", &c);
+            answer(
+                enc,
+                st.engine.submit_spans(c),
+                ExportTraceServiceResponse {
+                    partial_success: partial,
+                },
+                json,
+            )
+        }
+        Signal::Metrics => {
+            let decoded =
+                match decode_request::<ExportMetricsServiceRequest>(enc, &bytes, json::metrics) {
+                    Ok(d) => d,
+                    Err(e) => return invalid(&st, enc, e),
+                };
+            let c = merge(convert::metrics(&decoded.request, limits), decoded);
+            let partial = (c.rejected > 0).then(|| ExportMetricsPartialSuccess {
+                rejected_data_points: c.rejected as i64,
+                error_message: c.message(),
+            });
+            let json = partial_json("rejectedDataPoints", &c);
+            answer(
+                enc,
+                st.engine.submit_points(c),
+                ExportMetricsServiceResponse {
+                    partial_success: partial,
+                },
+                json,
+            )
+        }
+        Signal::Logs => {
+            let decoded = match decode_request::<ExportLogsServiceRequest>(enc, &bytes, json::logs)
+            {
+                Ok(d) => d,
+                Err(e) => return invalid(&st, enc, e),
+            };
+            let c = merge(convert::logs(&decoded.request, limits), decoded);
+            let partial = (c.rejected > 0).then(|| ExportLogsPartialSuccess {
+                rejected_log_records: c.rejected as i64,
+                error_message: c.message(),
+            });
+            let json = partial_json("rejectedLogRecords", &c);
+            answer(
+                enc,
+                st.engine.submit_logs(c),
+                ExportLogsServiceResponse {
+                    partial_success: partial,
+                },
+                json,
+            )
+        }
+    }
+}
+
+fn too_large(enc: Encoding, limit: usize) -> Response {
+    error(
+        enc,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        code::RESOURCE_EXHAUSTED,
+        body::BodyError::TooLarge { limit }.to_string(),
+    )
+}
+
+fn invalid(st: &HttpIngest, enc: Encoding, message: String) -> Response {
+    st.engine.count_invalid_request();
+    error(
+        enc,
+        StatusCode::BAD_REQUEST,
+        code::INVALID_ARGUMENT,
+        message,
+    )
+}
+
+fn decode_request<T: Message + Default>(
+    enc: Encoding,
+    bytes: &[u8],
+    from_json: fn(serde_json::Map<String, serde_json::Value>) -> Result<Decoded<T>, String>,
+) -> Result<Decoded<T>, String> {
+    match enc {
+        Encoding::Proto => T::decode(bytes)
+            .map(|request| Decoded {
+                request,
+                rejected: 0,
+                errors: Vec::new(),
+            })
+            .map_err(|e| format!("invalid protobuf: {e}")),
+        Encoding::Json => from_json(json::parse_object(bytes)?),
+    }
+}
+
+/// Adds the items the JSON decoder already dropped to the conversion's rejections.
+fn merge<T, R>(c: Converted<T>, decoded: Decoded<R>) -> Converted<T> {
+    c.with_decoder_rejections(decoded.rejected, decoded.errors)
+}
+
+/// The OTLP/JSON response body; int64 counts as strings, as proto3 JSON writes them.
+fn partial_json<T>(field: &str, c: &Converted<T>) -> Vec<u8> {
+    let doc = if c.rejected > 0 {
+        serde_json::json!({"partialSuccess": {field: c.rejected.to_string(), "errorMessage": c.message()}})
+    } else {
+        serde_json::json!({})
+    };
+    doc.to_string().into_bytes()
+}
+
+fn answer<M: Message>(
+    enc: Encoding,
+    submitted: Result<(), Throttled>,
+    response: M,
+    json: Vec<u8>,
+) -> Response {
+    match submitted {
+        Ok(()) => encoded(enc, StatusCode::OK, response.encode_to_vec(), || json),
+        Err(Throttled) => throttled(enc),
+    }
+}

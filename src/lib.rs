@@ -1,0 +1,15 @@
+//! AgentOps Cockpit: a terminal operations console for fleets of LLM agents.
+//!
+//! Telemetry in (`ingest`), meaning (`semconv`, `model`), memory (`store`), and the faces that
+//! read it (`api`, the `serve` command).
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod ingest;
+pub mod model;
+pub mod semconv;
+pub mod serve;
+pub mod store;

@@ -1,0 +1,158 @@
+//! `cockpit`: parse the command line, load the configuration, run one command.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+
+use agentops_cockpit::cli::{Cli, Command, EngineArgs};
+use agentops_cockpit::config::{self, Config};
+use agentops_cockpit::engine::Engine;
+use agentops_cockpit::ingest::replay::{ReplayReport, replay_file};
+use agentops_cockpit::serve;
+
+fn main() -> ExitCode {
+    let _ = color_eyre::install();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cockpit: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(cli))
+}
+
+fn load_config(cli_path: Option<&Path>, args: &EngineArgs) -> Result<Config, String> {
+    let default = config::default_config_path();
+    let (path, required) = match cli_path {
+        Some(p) => (Some(p.to_path_buf()), true),
+        None => (default, false),
+    };
+    let mut cfg = Config::load(path.as_deref(), required)?;
+    args.apply(&mut cfg);
+    Ok(cfg)
+}
+
+/// Logs go to `cockpit.log` in the data directory, never to the terminal.
+fn init_logging(data_dir: &Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    std::fs::create_dir_all(data_dir).ok()?;
+    let file = tracing_appender::rolling::never(data_dir, "cockpit.log");
+    let (writer, guard) = tracing_appender::non_blocking(file);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("COCKPIT_LOG")
+        .unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .try_init()
+        .ok()?;
+    Some(guard)
+}
+
+fn fail(message: impl std::fmt::Display, code: u8) -> ExitCode {
+    eprintln!("cockpit: {message}");
+    ExitCode::from(code)
+}
+
+async fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Config(args) => {
+            let cfg = match load_config(cli.config.as_deref(), &args) {
+                Ok(c) => c,
+                Err(e) => return fail(e, 2),
+            };
+            let path = cli.config.clone().or_else(config::default_config_path);
+            println!(
+                "# config file: {}",
+                path.map_or("(none)".into(), |p| p.display().to_string())
+            );
+            println!("# data dir:    {}", cfg.data_dir().display());
+            print!("{}", cfg.to_masked_toml());
+            ExitCode::SUCCESS
+        }
+        Command::Serve(args) => {
+            let cfg = match load_config(cli.config.as_deref(), &args) {
+                Ok(c) => c,
+                Err(e) => return fail(e, 2),
+            };
+            serve_until_stopped(&cfg, None).await
+        }
+        Command::Replay(r) => {
+            let cfg = match load_config(cli.config.as_deref(), &r.engine) {
+                Ok(c) => c,
+                Err(e) => return fail(e, 2),
+            };
+            if r.serve {
+                return serve_until_stopped(&cfg, Some(&r.files)).await;
+            }
+            let engine = match cfg.engine() {
+                Ok(e) => Engine::start(e),
+                Err(e) => return fail(e, 2),
+            };
+            let report = replay(&engine, &r.files).await;
+            println!(
+                "{}",
+                serde_json::to_string(&engine.stats()).unwrap_or_default()
+            );
+            let e = Arc::clone(&engine);
+            let _ = tokio::task::spawn_blocking(move || e.shutdown()).await;
+            if report.bad_lines > 0 {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+    }
+}
+
+async fn replay(engine: &Engine, files: &[std::path::PathBuf]) -> ReplayReport {
+    let mut report = ReplayReport::default();
+    for file in files {
+        replay_file(engine, file, &mut report).await;
+    }
+    engine.flush().await;
+    for problem in &report.problems {
+        eprintln!("cockpit: {problem}");
+    }
+    report
+}
+
+async fn serve_until_stopped(
+    cfg: &Config,
+    replay_files: Option<&[std::path::PathBuf]>,
+) -> ExitCode {
+    let _guard = init_logging(&cfg.data_dir());
+    let engine = match cfg.engine() {
+        Ok(e) => Engine::start(e),
+        Err(e) => return fail(e, 2),
+    };
+    if let Err(e) = cfg.max_request_bytes() {
+        return fail(e, 2);
+    }
+    if let Some(files) = replay_files {
+        replay(&engine, files).await;
+    }
+    let listeners = match serve::bind(cfg).await {
+        Ok(l) => l,
+        Err(e) => return fail(e, 2),
+    };
+    let record = listeners.address_record();
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "{record}");
+    let _ = out.flush();
+    tracing::info!("serving: {record}");
+    match serve::run(cfg, engine, listeners, serve::stop_signal()).await {
+        Ok(()) => {
+            tracing::info!("stopped cleanly");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e, 1),
+    }
+}

@@ -1,0 +1,533 @@
+//! The semantic mapping: attribute vocabularies of several dialects → [`SpanFacts`].
+//!
+//! Pure and table-driven (see [`table`]): one pass over a span's attributes fills a slot per
+//! known key, then each concept takes the first filled source of its row.
+
+pub mod table;
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use rustc_hash::FxHashMap;
+
+use crate::model::{
+    Evaluation, GuardrailDecision, GuardrailStage, GuardrailVerdict, LlmFacts, Outcome, RunMarker,
+    SideEffect, SpanFacts, SpanRole, ToolCallDecision, ToolCallOutcome, ToolErrorClass, ToolFacts,
+};
+
+/// Something the cockpit reads from the attributes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum Concept {
+    OperationName,
+    OiKind,
+    TraceloopKind,
+    LlmRequestType,
+    McpMethod,
+    AgentName,
+    AgentVersion,
+    PromptVersion,
+    Environment,
+    Session,
+    Scenario,
+    Outcome,
+    Model,
+    Provider,
+    InputTokens,
+    OutputTokens,
+    CacheReadTokens,
+    ReasoningTokens,
+    ReportedCost,
+    ToolName,
+    SideEffect,
+    ErrorClass,
+    ErrorType,
+    Retry,
+    EvalSuite,
+    AttackSucceeded,
+    StepBudget,
+    GuardrailName,
+    GuardrailStage,
+    GuardrailCategory,
+    GuardrailDecision,
+    EventName,
+    EvalName,
+    EvalScore,
+    EvalLabel,
+    DecisionOutcome,
+}
+
+const CONCEPTS: usize = Concept::DecisionOutcome as usize + 1;
+
+/// A condition under which a source counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    /// Always.
+    Always,
+    /// Only on OpenLLMetry agent/workflow spans.
+    TraceloopAgent,
+    /// Only on OpenLLMetry tool spans.
+    TraceloopTool,
+}
+
+/// Where a concept may be found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A span (or event/log) attribute, under a guard.
+    Span(&'static str, Guard),
+    /// A resource attribute.
+    Resource(&'static str),
+}
+
+/// An attribute value as the mapping sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value<'a> {
+    /// A string.
+    Str(&'a str),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Double(f64),
+    /// A boolean.
+    Bool(bool),
+    /// Arrays, maps, bytes: present but not a scalar.
+    Other,
+}
+
+impl<'a> Value<'a> {
+    /// The value as text (numbers and booleans formatted); `None` for non-scalars.
+    pub fn text(self) -> Option<Cow<'a, str>> {
+        match self {
+            Value::Str(s) => Some(Cow::Borrowed(s)),
+            Value::Int(i) => Some(Cow::Owned(i.to_string())),
+            Value::Double(d) => Some(Cow::Owned(d.to_string())),
+            Value::Bool(b) => Some(Cow::Borrowed(if b { "true" } else { "false" })),
+            Value::Other => None,
+        }
+    }
+
+    /// The value as a non-negative whole number, when it is one (strings are parsed).
+    pub fn as_u64(self) -> Option<u64> {
+        match self {
+            Value::Int(i) => u64::try_from(i).ok(),
+            Value::Double(d) if d.is_finite() && d >= 0.0 && d.fract() == 0.0 && d < 1.8e19 => {
+                Some(d as u64)
+            }
+            Value::Str(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// The value as a finite float, when it is one.
+    pub fn as_f64(self) -> Option<f64> {
+        let v = match self {
+            Value::Int(i) => i as f64,
+            Value::Double(d) => d,
+            Value::Str(s) => s.trim().parse().ok()?,
+            _ => return None,
+        };
+        v.is_finite().then_some(v)
+    }
+
+    /// The value as a boolean (`true`/`false`, 1/0).
+    pub fn as_bool(self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(b),
+            Value::Int(i) => Some(i != 0),
+            Value::Str(s) => match s.trim().to_ascii_lowercase().as_str() {
+                "true" | "yes" | "1" => Some(true),
+                "false" | "no" | "0" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+/// A list of attributes the mapping can walk without copying.
+pub trait AttrList {
+    /// Calls `f` for every attribute, in order.
+    fn visit<'s>(&'s self, f: &mut dyn FnMut(&'s str, Value<'s>));
+}
+
+impl AttrList for [(&str, Value<'_>)] {
+    fn visit<'s>(&'s self, f: &mut dyn FnMut(&'s str, Value<'s>)) {
+        for (k, v) in self {
+            f(k, *v);
+        }
+    }
+}
+
+/// One resolved source: which slot array, which slot, under which guard.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    resource: bool,
+    index: usize,
+    guard: Guard,
+}
+
+/// The tables compiled into key → slot maps and per-concept slot lists.
+struct Compiled {
+    keys: FxHashMap<&'static str, usize>,
+    res_keys: FxHashMap<&'static str, usize>,
+    rows: Vec<Vec<Slot>>,
+}
+
+impl Compiled {
+    fn new(table: &[(Concept, &[Source])]) -> Self {
+        let mut keys = FxHashMap::default();
+        let mut res_keys = FxHashMap::default();
+        let mut rows = vec![Vec::new(); CONCEPTS];
+        for (concept, sources) in table {
+            for source in *sources {
+                let slot = match *source {
+                    Source::Span(key, guard) => {
+                        let n = keys.len();
+                        let index = *keys.entry(key).or_insert(n);
+                        Slot {
+                            resource: false,
+                            index,
+                            guard,
+                        }
+                    }
+                    Source::Resource(key) => {
+                        let n = res_keys.len();
+                        let index = *res_keys.entry(key).or_insert(n);
+                        Slot {
+                            resource: true,
+                            index,
+                            guard: Guard::Always,
+                        }
+                    }
+                };
+                rows[*concept as usize].push(slot);
+            }
+        }
+        Self {
+            keys,
+            res_keys,
+            rows,
+        }
+    }
+}
+
+static SPAN_RULES: LazyLock<Compiled> = LazyLock::new(|| Compiled::new(table::SPAN_TABLE));
+static EVENT_RULES: LazyLock<Compiled> = LazyLock::new(|| Compiled::new(table::EVENT_TABLE));
+
+/// The attribute values of one span (and its resource) filed by slot.
+struct Filled<'a> {
+    rules: &'static Compiled,
+    span: Vec<Option<Value<'a>>>,
+    resource: Vec<Option<Value<'a>>>,
+    traceloop_kind: Option<&'a str>,
+}
+
+impl<'a> Filled<'a> {
+    fn new<A, R>(rules: &'static Compiled, attrs: &'a A, resource: Option<&'a R>) -> Self
+    where
+        A: AttrList + ?Sized,
+        R: AttrList + ?Sized,
+    {
+        let mut span = vec![None; rules.keys.len()];
+        attrs.visit(&mut |k, v| {
+            if let Some(&i) = rules.keys.get(k) {
+                // The first occurrence of a duplicated key wins, as in most SDKs.
+                span[i].get_or_insert(v);
+            }
+        });
+        let mut res = vec![None; rules.res_keys.len()];
+        if let Some(resource) = resource {
+            resource.visit(&mut |k, v| {
+                if let Some(&i) = rules.res_keys.get(k) {
+                    res[i].get_or_insert(v);
+                }
+            });
+        }
+        let mut filled = Self {
+            rules,
+            span,
+            resource: res,
+            traceloop_kind: None,
+        };
+        if let Some(Value::Str(kind)) = filled.get(Concept::TraceloopKind) {
+            filled.traceloop_kind = Some(kind);
+        }
+        filled
+    }
+
+    fn guard_holds(&self, guard: Guard) -> bool {
+        match guard {
+            Guard::Always => true,
+            Guard::TraceloopAgent => self.traceloop_kind.is_some_and(|k| {
+                table::TRACELOOP_AGENT_KINDS
+                    .iter()
+                    .any(|a| a.eq_ignore_ascii_case(k))
+            }),
+            Guard::TraceloopTool => self
+                .traceloop_kind
+                .is_some_and(|k| k.eq_ignore_ascii_case("tool")),
+        }
+    }
+
+    /// The first present source of a concept.
+    fn get(&self, concept: Concept) -> Option<Value<'a>> {
+        self.rules.rows[concept as usize].iter().find_map(|slot| {
+            if !self.guard_holds(slot.guard) {
+                return None;
+            }
+            let values = if slot.resource {
+                &self.resource
+            } else {
+                &self.span
+            };
+            values[slot.index].filter(|v| !matches!(v, Value::Str("")))
+        })
+    }
+
+    fn text(&self, concept: Concept) -> Option<String> {
+        self.get(concept).and_then(Value::text).map(Cow::into_owned)
+    }
+
+    fn str_is(&self, concept: Concept, options: &[&str]) -> bool {
+        matches!(self.get(concept), Some(Value::Str(s)) if options.iter().any(|o| o.eq_ignore_ascii_case(s)))
+    }
+
+    fn u64(&self, concept: Concept) -> Option<u64> {
+        self.get(concept).and_then(Value::as_u64)
+    }
+}
+
+/// What one span event or log record means, if anything the cockpit reads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventFact {
+    /// A guardrail decision.
+    Guardrail(GuardrailDecision),
+    /// An evaluation result.
+    Evaluation(Evaluation),
+    /// A tool-call decision.
+    ToolDecision(ToolCallDecision),
+}
+
+/// Maps one span event or log record (its name, else its `event.name` attribute).
+pub fn map_event<A: AttrList + ?Sized>(name: &str, attrs: &A) -> Option<EventFact> {
+    let f = Filled::new::<A, A>(&EVENT_RULES, attrs, None);
+    let attr_name = f.text(Concept::EventName);
+    let name = if name.is_empty() {
+        attr_name.as_deref().unwrap_or("")
+    } else {
+        name
+    };
+    if table::EVALUATION_EVENTS.contains(&name)
+        || (name.is_empty() && f.get(Concept::EvalName).is_some())
+    {
+        let eval_name = f.text(Concept::EvalName)?;
+        return Some(EventFact::Evaluation(Evaluation {
+            name: eval_name,
+            score: f.get(Concept::EvalScore).and_then(Value::as_f64),
+            label: f.text(Concept::EvalLabel),
+        }));
+    }
+    if table::TOOL_DECISION_EVENTS.contains(&name) {
+        let outcome = f.get(Concept::DecisionOutcome).and_then(Value::text)?;
+        return Some(EventFact::ToolDecision(ToolCallDecision {
+            tool: f.text(Concept::ToolName),
+            outcome: ToolCallOutcome::parse(&outcome)?,
+        }));
+    }
+    if table::GUARDRAIL_EVENTS.contains(&name) || f.get(Concept::GuardrailDecision).is_some() {
+        let decision = f.get(Concept::GuardrailDecision).and_then(Value::text)?;
+        return Some(EventFact::Guardrail(GuardrailDecision {
+            name: f
+                .text(Concept::GuardrailName)
+                .unwrap_or_else(|| "guardrail".to_owned()),
+            stage: f
+                .text(Concept::GuardrailStage)
+                .map(|s| GuardrailStage::parse(&s))
+                .unwrap_or_default(),
+            category: f.text(Concept::GuardrailCategory),
+            verdict: GuardrailVerdict::parse(&decision).unwrap_or(GuardrailVerdict::Flag),
+        }));
+    }
+    None
+}
+
+/// Classifies an `error.type` value into a tool error class.
+pub fn classify_error_type(error_type: &str) -> ToolErrorClass {
+    let lower = error_type.trim().to_ascii_lowercase();
+    if let Some((_, class)) = table::ERROR_TYPE_EXACT.iter().find(|(k, _)| *k == lower) {
+        return *class;
+    }
+    table::ERROR_TYPE_CONTAINS
+        .iter()
+        .find(|(k, _)| lower.contains(k))
+        .map_or(ToolErrorClass::Other, |(_, class)| *class)
+}
+
+/// The parts of a span the mapping needs.
+pub struct SpanInput<'a, A: AttrList + ?Sized, R: AttrList + ?Sized> {
+    /// The span name.
+    pub name: &'a str,
+    /// Whether the span status is ERROR.
+    pub is_error: bool,
+    /// The span's attributes.
+    pub attrs: &'a A,
+    /// The resource's attributes.
+    pub resource: &'a R,
+}
+
+/// Maps one span (and its events, given as name + attributes) to what it means.
+pub fn map_span<'a, A, R, E>(input: SpanInput<'a, A, R>, events: E) -> SpanFacts
+where
+    A: AttrList + ?Sized + 'a,
+    R: AttrList + ?Sized,
+    E: IntoIterator<Item = (&'a str, &'a A)>,
+{
+    let f = Filled::new(&SPAN_RULES, input.attrs, Some(input.resource));
+    let op = f.get(Concept::OperationName);
+    let op_is = |options: &[&str]| matches!(op, Some(Value::Str(s)) if options.contains(&s));
+
+    let run_marker = if op_is(table::AGENT_OPERATIONS) {
+        Some(RunMarker::GenAi)
+    } else if f.str_is(Concept::OiKind, table::OI_AGENT_KINDS) {
+        Some(RunMarker::OpenInference)
+    } else if f.str_is(Concept::TraceloopKind, table::TRACELOOP_AGENT_KINDS) {
+        Some(RunMarker::Traceloop)
+    } else {
+        None
+    };
+
+    let is_guardrail_name = input.name.starts_with("apply_guardrail");
+    let role = if op_is(table::AGENT_OPERATIONS) {
+        SpanRole::Agent
+    } else if op_is(&["execute_tool"]) {
+        SpanRole::Tool
+    } else if op_is(table::LLM_OPERATIONS) {
+        SpanRole::Llm
+    } else if op_is(&["apply_guardrail"]) {
+        SpanRole::Guardrail
+    } else if f.str_is(Concept::OiKind, &["TOOL"]) || f.str_is(Concept::TraceloopKind, &["tool"]) {
+        SpanRole::Tool
+    } else if f.str_is(Concept::OiKind, table::OI_LLM_KINDS)
+        || f.get(Concept::LlmRequestType).is_some()
+    {
+        SpanRole::Llm
+    } else if f.str_is(Concept::OiKind, &["GUARDRAIL"]) || is_guardrail_name {
+        SpanRole::Guardrail
+    } else if f.str_is(Concept::McpMethod, &["tools/call"]) {
+        SpanRole::Tool
+    } else if run_marker.is_some() {
+        SpanRole::Agent
+    } else if f.get(Concept::GuardrailDecision).is_some() && f.get(Concept::GuardrailName).is_some()
+    {
+        SpanRole::Guardrail
+    } else {
+        SpanRole::Other
+    };
+
+    let error_type = f.text(Concept::ErrorType);
+    let mut facts = SpanFacts {
+        role,
+        run_marker,
+        agent_name: f.text(Concept::AgentName),
+        agent_version: f.text(Concept::AgentVersion),
+        prompt_version: f.text(Concept::PromptVersion),
+        environment: f.text(Concept::Environment),
+        session: f.text(Concept::Session),
+        scenario: f.text(Concept::Scenario),
+        outcome: f.text(Concept::Outcome).and_then(|s| Outcome::parse(&s)),
+        retry: f
+            .get(Concept::Retry)
+            .and_then(Value::as_f64)
+            .is_some_and(|n| n > 0.0),
+        red_team: f.str_is(Concept::EvalSuite, &["red_team", "redteam", "red-team"]),
+        attack_succeeded: f.get(Concept::AttackSucceeded).and_then(Value::as_bool),
+        step_budget: f.u64(Concept::StepBudget),
+        is_error: input.is_error,
+        error_type,
+        ..SpanFacts::default()
+    };
+
+    if role == SpanRole::Llm {
+        facts.llm = Some(LlmFacts {
+            model: f.text(Concept::Model),
+            provider: f.text(Concept::Provider),
+            input_tokens: f.u64(Concept::InputTokens),
+            output_tokens: f.u64(Concept::OutputTokens),
+            cache_read_tokens: f.u64(Concept::CacheReadTokens),
+            reasoning_tokens: f.u64(Concept::ReasoningTokens),
+            reported_cost_usd: f
+                .get(Concept::ReportedCost)
+                .and_then(Value::as_f64)
+                .filter(|c| *c >= 0.0),
+        });
+    }
+
+    if role == SpanRole::Tool {
+        let name = f
+            .text(Concept::ToolName)
+            .or_else(|| tool_name_from_span_name(input.name));
+        let error_class = f
+            .text(Concept::ErrorClass)
+            .and_then(|s| ToolErrorClass::parse(&s))
+            .or_else(|| facts.error_type.as_deref().map(classify_error_type))
+            .or(input.is_error.then_some(ToolErrorClass::Other));
+        facts.tool = Some(ToolFacts {
+            name,
+            side_effect: f
+                .text(Concept::SideEffect)
+                .and_then(|s| SideEffect::parse(&s))
+                .unwrap_or_default(),
+            error_class,
+        });
+    }
+
+    let decision = f.get(Concept::GuardrailDecision).and_then(Value::text);
+    if role == SpanRole::Guardrail || decision.is_some() {
+        let verdict = match decision {
+            Some(d) => GuardrailVerdict::parse(&d).unwrap_or(GuardrailVerdict::Flag),
+            None if input.is_error => GuardrailVerdict::Block,
+            None => GuardrailVerdict::Allow,
+        };
+        let name = f.text(Concept::GuardrailName).unwrap_or_else(|| {
+            input
+                .name
+                .strip_prefix("apply_guardrail")
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .unwrap_or(input.name)
+                .to_owned()
+        });
+        facts.guardrails.push(GuardrailDecision {
+            name,
+            stage: f
+                .text(Concept::GuardrailStage)
+                .map(|s| GuardrailStage::parse(&s))
+                .unwrap_or_default(),
+            category: f.text(Concept::GuardrailCategory),
+            verdict,
+        });
+    }
+
+    for (name, attrs) in events {
+        match map_event(name, attrs) {
+            Some(EventFact::Guardrail(g)) => facts.guardrails.push(g),
+            Some(EventFact::Evaluation(e)) => facts.evaluations.push(e),
+            Some(EventFact::ToolDecision(d)) => facts.tool_decisions.push(d),
+            None => {}
+        }
+    }
+    facts
+}
+
+/// `execute_tool get_weather` → `get_weather`; MCP `tools/call get_weather` → `get_weather`.
+fn tool_name_from_span_name(name: &str) -> Option<String> {
+    let target = name
+        .strip_prefix("tools/call")
+        .or_else(|| name.strip_prefix("execute_tool"))
+        .map(str::trim)
+        .unwrap_or(name);
+    (!target.is_empty()).then(|| target.to_owned())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,158 @@
+//! Run assembly: which spans of a trace are runs (DESIGN §5, first row) and what they hold.
+//!
+//! Order-independent: the same spans give the same runs whatever order they arrived in, so a
+//! trace is simply re-assembled whenever a span of it arrives.
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use crate::model::{Outcome, SpanId, SpanRole, StatusCode};
+
+use super::record::SpanRecord;
+
+/// A run as assembled from the spans of its trace present in the hot window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunRecord {
+    /// The run's own span.
+    #[serde(serialize_with = "crate::store::assemble::hex_id")]
+    pub span_id: SpanId,
+    /// Agent name.
+    pub agent: String,
+    /// Agent version, when known.
+    pub version: Option<String>,
+    /// Outcome: explicit attribute, else ERROR status ⇒ failure, else success.
+    pub outcome: Outcome,
+    /// Start, ns since the epoch.
+    pub start_ns: u64,
+    /// End, ns since the epoch.
+    pub end_ns: u64,
+    /// Spans in the run (itself included).
+    pub spans: u32,
+    /// LLM calls in the run.
+    pub llm_calls: u32,
+    /// Tool calls in the run.
+    pub tool_calls: u32,
+    /// Failed tool calls in the run.
+    pub tool_errors: u32,
+    /// Other agents invoked inside this run.
+    pub handoffs: u32,
+}
+
+impl RunRecord {
+    /// The version, or `unknown`.
+    pub fn version_label(&self) -> String {
+        self.version.clone().unwrap_or_else(|| "unknown".to_owned())
+    }
+}
+
+/// Serializes an id as lower-case hex.
+pub fn hex_id<S: serde::Serializer>(id: &SpanId, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&hex::encode(id))
+}
+
+/// Finds the runs among the spans of one trace.
+pub fn assemble(spans: &[&SpanRecord]) -> Vec<RunRecord> {
+    let index: FxHashMap<SpanId, usize> = spans
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.span_id, i))
+        .collect();
+    let parent_of = |i: usize| {
+        spans[i]
+            .parent
+            .and_then(|p| index.get(&p).copied())
+            .filter(|&p| p != i)
+    };
+
+    let best = spans.iter().filter_map(|s| s.facts.run_marker).min();
+    let is_candidate = |i: usize| match best {
+        Some(tier) => spans[i].facts.run_marker == Some(tier),
+        None => spans[i].parent.is_none(),
+    };
+    // A candidate with a candidate above it is nested (a handoff), not a run.
+    let is_run: Vec<bool> = (0..spans.len())
+        .map(|i| {
+            if !is_candidate(i) {
+                return false;
+            }
+            let mut cur = parent_of(i);
+            let mut steps = 0;
+            while let Some(p) = cur {
+                if is_candidate(p) {
+                    return false;
+                }
+                steps += 1;
+                if steps > spans.len() {
+                    break; // a parent cycle in bad data
+                }
+                cur = parent_of(p);
+            }
+            true
+        })
+        .collect();
+
+    let mut runs: Vec<RunRecord> = Vec::new();
+    let mut run_slot: FxHashMap<usize, usize> = FxHashMap::default();
+    for (i, span) in spans.iter().enumerate().filter(|(i, _)| is_run[*i]) {
+        let f = &span.facts;
+        let outcome = f.outcome.unwrap_or(if span.status == StatusCode::Error {
+            Outcome::Failure
+        } else {
+            Outcome::Success
+        });
+        run_slot.insert(i, runs.len());
+        runs.push(RunRecord {
+            span_id: span.span_id,
+            agent: f.agent_name.clone().unwrap_or_else(|| "unknown".to_owned()),
+            version: f.agent_version.clone(),
+            outcome,
+            start_ns: span.start_ns,
+            end_ns: span.end_ns,
+            spans: 0,
+            llm_calls: 0,
+            tool_calls: 0,
+            tool_errors: 0,
+            handoffs: 0,
+        });
+    }
+    if runs.is_empty() {
+        return runs;
+    }
+    // Each span belongs to the nearest run at or above it.
+    for (i, span) in spans.iter().enumerate() {
+        let mut cur = Some(i);
+        let mut steps = 0;
+        let owner = loop {
+            match cur {
+                Some(c) if is_run[c] => break run_slot.get(&c).copied(),
+                Some(c) if steps <= spans.len() => {
+                    steps += 1;
+                    cur = parent_of(c);
+                }
+                _ => break None,
+            }
+        };
+        let Some(slot) = owner else { continue };
+        let run = &mut runs[slot];
+        run.spans += 1;
+        match span.facts.role {
+            SpanRole::Llm => run.llm_calls += 1,
+            SpanRole::Tool => {
+                run.tool_calls += 1;
+                run.tool_errors += u32::from(
+                    span.facts
+                        .tool
+                        .as_ref()
+                        .is_some_and(|t| t.error_class.is_some()),
+                );
+            }
+            SpanRole::Agent
+                if !is_run[i] && span.facts.agent_name.as_deref() != Some(run.agent.as_str()) =>
+            {
+                run.handoffs += 1;
+            }
+            _ => {}
+        }
+    }
+    runs
+}

@@ -1,0 +1,401 @@
+//! The hot store: recent spans, logs and metric points in memory under a byte budget, traces
+//! assembled into runs, and the cumulative counters behind `/api/v1/stats`.
+
+pub mod assemble;
+pub mod record;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::mem::size_of;
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use crate::model::{SpanId, SpanRole, TraceId};
+use crate::semconv::EventFact;
+use assemble::RunRecord;
+use record::{Attr, EventRecord, LogRecord, PointRecord, SpanRecord};
+
+/// A stored item: spans, logs and points share one arrival sequence so the oldest evicts first.
+#[derive(Debug)]
+struct Stored<T> {
+    seq: u64,
+    bytes: usize,
+    item: T,
+}
+
+/// Per trace: which spans it has, and the runs its last assembly produced.
+#[derive(Debug, Default)]
+pub struct TraceEntry {
+    /// Sequence numbers of the trace's spans, in arrival order.
+    pub span_seqs: Vec<u64>,
+    /// Runs as last assembled.
+    pub runs: Vec<RunRecord>,
+    /// Logs joined to this trace (sequence numbers).
+    pub log_seqs: Vec<u64>,
+}
+
+/// Cumulative counts per agent.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct AgentCounts {
+    /// Runs seen.
+    pub runs: u64,
+    /// Runs per version.
+    pub versions: BTreeMap<String, u64>,
+}
+
+/// Cumulative counts per tool.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct ToolCounts {
+    /// Calls seen.
+    pub calls: u64,
+    /// Calls that failed.
+    pub errors: u64,
+}
+
+/// Counters the store keeps (cumulative since start; evicted data stays counted).
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct StoreCounters {
+    /// Spans kept (after dedupe).
+    pub spans_stored: u64,
+    /// Spans dropped as duplicates of a span still in the hot window.
+    pub spans_deduplicated: u64,
+    /// Spans evicted by the memory budget.
+    pub spans_evicted: u64,
+    /// Log records evicted.
+    pub logs_evicted: u64,
+    /// Metric points evicted.
+    pub points_evicted: u64,
+    /// Runs (assembled; a run re-assembled when late spans arrive counts once).
+    pub runs: u64,
+    /// LLM calls.
+    pub llm_calls: u64,
+    /// Tool calls.
+    pub tool_calls: u64,
+    /// Guardrail decisions (spans, span events, logs).
+    pub guardrail_decisions: u64,
+    /// Evaluations (span events, logs).
+    pub evaluations: u64,
+    /// Tool-call decisions (span events, logs).
+    pub tool_decisions: u64,
+    /// Metric data points.
+    pub metric_points: u64,
+    /// Log records.
+    pub log_records: u64,
+}
+
+/// The hot store. Single writer (the ingest worker), readers under a lock.
+#[derive(Debug)]
+pub struct Store {
+    budget_bytes: usize,
+    used_bytes: usize,
+    next_seq: u64,
+    spans: VecDeque<Stored<SpanRecord>>,
+    logs: VecDeque<Stored<LogRecord>>,
+    points: VecDeque<Stored<PointRecord>>,
+    by_id: FxHashMap<(TraceId, SpanId), u64>,
+    traces: FxHashMap<TraceId, TraceEntry>,
+    counters: StoreCounters,
+    agents: BTreeMap<String, AgentCounts>,
+    tools: BTreeMap<String, ToolCounts>,
+}
+
+fn attrs_bytes(attrs: &[Attr]) -> usize {
+    attrs
+        .iter()
+        .map(|(k, v)| size_of::<Attr>() + k.len() + v.heap_bytes())
+        .sum()
+}
+
+fn events_bytes(events: &[EventRecord]) -> usize {
+    events
+        .iter()
+        .map(|e| size_of::<EventRecord>() + e.name.len() + attrs_bytes(&e.attrs))
+        .sum()
+}
+
+/// Approximate bytes a span holds (struct, strings, attributes, events, index entries).
+fn span_bytes(s: &SpanRecord) -> usize {
+    size_of::<Stored<SpanRecord>>()
+        + s.name.len()
+        + s.status_message.len()
+        + attrs_bytes(&s.attrs)
+        + events_bytes(&s.events)
+        + facts_bytes(&s.facts)
+        // by_id entry and the trace's sequence list.
+        + size_of::<((TraceId, SpanId), u64)>() + 8
+        + 8
+}
+
+fn facts_bytes(f: &crate::model::SpanFacts) -> usize {
+    let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+    opt(&f.agent_name)
+        + opt(&f.agent_version)
+        + opt(&f.prompt_version)
+        + opt(&f.environment)
+        + opt(&f.session)
+        + opt(&f.scenario)
+        + opt(&f.error_type)
+        + f.llm.as_ref().map_or(0, |l| {
+            size_of::<crate::model::LlmFacts>() + opt(&l.model) + opt(&l.provider)
+        })
+        + f.tool
+            .as_ref()
+            .map_or(0, |t| size_of::<crate::model::ToolFacts>() + opt(&t.name))
+        + f.guardrails.len() * 96
+        + f.evaluations.len() * 64
+        + f.tool_decisions.len() * 48
+}
+
+impl Store {
+    /// An empty store that keeps at most about `budget_bytes` of data.
+    pub fn new(budget_bytes: usize) -> Self {
+        Self {
+            budget_bytes,
+            used_bytes: 0,
+            next_seq: 0,
+            spans: VecDeque::new(),
+            logs: VecDeque::new(),
+            points: VecDeque::new(),
+            by_id: FxHashMap::default(),
+            traces: FxHashMap::default(),
+            counters: StoreCounters::default(),
+            agents: BTreeMap::new(),
+            tools: BTreeMap::new(),
+        }
+    }
+
+    /// Adds spans: dedupes, indexes, counts, re-assembles the touched traces, evicts.
+    pub fn insert_spans(&mut self, spans: Vec<SpanRecord>) {
+        let mut touched: Vec<TraceId> = Vec::new();
+        for span in spans {
+            let key = (span.trace_id, span.span_id);
+            if self.by_id.contains_key(&key) {
+                self.counters.spans_deduplicated += 1;
+                continue;
+            }
+            self.count_span(&span);
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            let bytes = span_bytes(&span);
+            self.used_bytes += bytes;
+            self.by_id.insert(key, seq);
+            let entry = self.traces.entry(span.trace_id).or_default();
+            entry.span_seqs.push(seq);
+            if touched.last() != Some(&span.trace_id) {
+                touched.push(span.trace_id);
+            }
+            self.spans.push_back(Stored {
+                seq,
+                bytes,
+                item: span,
+            });
+            self.counters.spans_stored += 1;
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        for trace in touched {
+            self.reassemble(trace);
+        }
+        self.evict();
+    }
+
+    fn count_span(&mut self, span: &SpanRecord) {
+        let f = &span.facts;
+        match f.role {
+            SpanRole::Llm => self.counters.llm_calls += 1,
+            SpanRole::Tool => {
+                self.counters.tool_calls += 1;
+                let name = f
+                    .tool
+                    .as_ref()
+                    .and_then(|t| t.name.clone())
+                    .unwrap_or_else(|| span.name.to_string());
+                let failed = f.tool.as_ref().is_some_and(|t| t.error_class.is_some());
+                let counts = self.tools.entry(name).or_default();
+                counts.calls += 1;
+                counts.errors += u64::from(failed);
+            }
+            _ => {}
+        }
+        self.counters.guardrail_decisions += f.guardrails.len() as u64;
+        self.counters.evaluations += f.evaluations.len() as u64;
+        self.counters.tool_decisions += f.tool_decisions.len() as u64;
+    }
+
+    /// Re-assembles one trace's runs and moves the agent counts from the old runs to the new.
+    fn reassemble(&mut self, trace: TraceId) {
+        let Some(entry) = self.traces.get(&trace) else {
+            return;
+        };
+        let first = self.spans.front().map_or(0, |s| s.seq);
+        let spans: Vec<&SpanRecord> = entry
+            .span_seqs
+            .iter()
+            .filter_map(|seq| {
+                seq.checked_sub(first)
+                    .and_then(|i| self.spans.get(i as usize))
+            })
+            .map(|s| &s.item)
+            .collect();
+        let runs = assemble::assemble(&spans);
+        let old = match self.traces.get_mut(&trace) {
+            Some(entry) => std::mem::replace(&mut entry.runs, runs.clone()),
+            None => return,
+        };
+        for run in &old {
+            self.counters.runs = self.counters.runs.saturating_sub(1);
+            if let Some(a) = self.agents.get_mut(&run.agent) {
+                a.runs = a.runs.saturating_sub(1);
+                if let Some(v) = a.versions.get_mut(&run.version_label()) {
+                    *v = v.saturating_sub(1);
+                }
+            }
+        }
+        for run in &runs {
+            self.counters.runs += 1;
+            let a = self.agents.entry(run.agent.clone()).or_default();
+            a.runs += 1;
+            *a.versions.entry(run.version_label()).or_default() += 1;
+        }
+    }
+
+    /// Adds log records, joined to their traces.
+    pub fn insert_logs(&mut self, logs: Vec<LogRecord>) {
+        for log in logs {
+            self.counters.log_records += 1;
+            match &log.fact {
+                Some(EventFact::Guardrail(_)) => self.counters.guardrail_decisions += 1,
+                Some(EventFact::Evaluation(_)) => self.counters.evaluations += 1,
+                Some(EventFact::ToolDecision(_)) => self.counters.tool_decisions += 1,
+                None => {}
+            }
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            if let Some(trace) = log.trace_id {
+                self.traces.entry(trace).or_default().log_seqs.push(seq);
+            }
+            let bytes = size_of::<Stored<LogRecord>>()
+                + log.event_name.len()
+                + log.body.heap_bytes()
+                + attrs_bytes(&log.attrs);
+            self.used_bytes += bytes;
+            self.logs.push_back(Stored {
+                seq,
+                bytes,
+                item: log,
+            });
+        }
+        self.evict();
+    }
+
+    /// Adds metric points.
+    pub fn insert_points(&mut self, points: Vec<PointRecord>) {
+        for point in points {
+            self.counters.metric_points += 1;
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            let bytes = size_of::<Stored<PointRecord>>()
+                + point.metric.len()
+                + point.unit.len()
+                + attrs_bytes(&point.attrs);
+            self.used_bytes += bytes;
+            self.points.push_back(Stored {
+                seq,
+                bytes,
+                item: point,
+            });
+        }
+        self.evict();
+    }
+
+    /// Evicts the oldest items (of any kind) until the store fits its budget.
+    fn evict(&mut self) {
+        while self.used_bytes > self.budget_bytes {
+            let span_seq = self.spans.front().map_or(u64::MAX, |s| s.seq);
+            let log_seq = self.logs.front().map_or(u64::MAX, |s| s.seq);
+            let point_seq = self.points.front().map_or(u64::MAX, |s| s.seq);
+            let oldest = span_seq.min(log_seq).min(point_seq);
+            if oldest == u64::MAX {
+                break;
+            }
+            if oldest == span_seq {
+                self.evict_span();
+            } else if oldest == log_seq {
+                if let Some(log) = self.logs.pop_front() {
+                    self.used_bytes -= log.bytes;
+                    self.counters.logs_evicted += 1;
+                    if let Some(trace) = log.item.trace_id {
+                        self.forget_log(trace, log.seq);
+                    }
+                }
+            } else if let Some(point) = self.points.pop_front() {
+                self.used_bytes -= point.bytes;
+                self.counters.points_evicted += 1;
+            }
+        }
+    }
+
+    fn evict_span(&mut self) {
+        let Some(span) = self.spans.pop_front() else {
+            return;
+        };
+        self.used_bytes -= span.bytes;
+        self.counters.spans_evicted += 1;
+        let trace = span.item.trace_id;
+        self.by_id.remove(&(trace, span.item.span_id));
+        if let Some(entry) = self.traces.get_mut(&trace) {
+            entry.span_seqs.retain(|s| *s != span.seq);
+            // The trace's runs stay counted: figures over evicted data are frozen, not undone.
+            if entry.span_seqs.is_empty() && entry.log_seqs.is_empty() {
+                self.traces.remove(&trace);
+            }
+        }
+    }
+
+    fn forget_log(&mut self, trace: TraceId, seq: u64) {
+        if let Some(entry) = self.traces.get_mut(&trace) {
+            entry.log_seqs.retain(|s| *s != seq);
+            if entry.span_seqs.is_empty() && entry.log_seqs.is_empty() {
+                self.traces.remove(&trace);
+            }
+        }
+    }
+
+    /// The cumulative counters.
+    pub fn counters(&self) -> &StoreCounters {
+        &self.counters
+    }
+
+    /// Runs per agent, with their versions.
+    pub fn agents(&self) -> &BTreeMap<String, AgentCounts> {
+        &self.agents
+    }
+
+    /// Calls and errors per tool.
+    pub fn tools(&self) -> &BTreeMap<String, ToolCounts> {
+        &self.tools
+    }
+
+    /// Bytes the hot window holds now, by the store's own accounting.
+    pub fn used_bytes(&self) -> usize {
+        self.used_bytes
+    }
+
+    /// Spans in the hot window now.
+    pub fn hot_spans(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Traces in the hot window now.
+    pub fn hot_traces(&self) -> usize {
+        self.traces.len()
+    }
+
+    /// The runs of a trace still in the hot window.
+    pub fn trace_runs(&self, trace: &TraceId) -> Option<&[RunRecord]> {
+        self.traces.get(trace).map(|e| e.runs.as_slice())
+    }
+}
+
+#[cfg(test)]
+mod tests;
