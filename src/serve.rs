@@ -12,6 +12,9 @@ use crate::engine::Engine;
 use crate::ingest::grpc::{self, GrpcIngest};
 use crate::ingest::http::{self, HttpIngest};
 
+/// How long open connections may linger after SIGINT/SIGTERM before they are cut.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The three bound listeners.
 pub struct Listeners {
     /// OTLP/gRPC.
@@ -118,6 +121,7 @@ pub async fn run(
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
         stop.await;
+        tracing::info!("stop requested; closing listeners");
         let _ = stop_tx.send(true);
     });
     let stopped = |mut rx: watch::Receiver<bool>| async move {
@@ -146,14 +150,26 @@ pub async fn run(
     );
     let http = axum::serve(listeners.otlp_http, http::router(http_ingest))
         .with_graceful_shutdown(stopped(stop_rx.clone()));
-    let api =
-        axum::serve(listeners.api, api::router(api_state)).with_graceful_shutdown(stopped(stop_rx));
-    let (g, h, a) = tokio::join!(grpc, http, api);
+    let api = axum::serve(listeners.api, api::router(api_state))
+        .with_graceful_shutdown(stopped(stop_rx.clone()));
+    let servers = async { tokio::join!(grpc, http, api) };
+    // A client that never closes its connection must not keep the process alive forever.
+    let grace = async {
+        stopped(stop_rx).await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    let result = tokio::select! {
+        (g, h, a) = servers => g
+            .map_err(|e| format!("OTLP/gRPC server: {e}"))
+            .and(h.map_err(|e| format!("OTLP/HTTP server: {e}")))
+            .and(a.map_err(|e| format!("API server: {e}"))),
+        () = grace => {
+            tracing::warn!("connections still open {SHUTDOWN_GRACE:?} after the stop signal; closing them");
+            Ok(())
+        }
+    };
     tracing::info!("listeners closed; draining the ingest queue");
     let drained = Arc::clone(&engine);
     let _ = tokio::task::spawn_blocking(move || drained.shutdown()).await;
-    g.map_err(|e| format!("OTLP/gRPC server: {e}"))?;
-    h.map_err(|e| format!("OTLP/HTTP server: {e}"))?;
-    a.map_err(|e| format!("API server: {e}"))?;
-    Ok(())
+    result
 }

@@ -177,7 +177,7 @@ fn fix_status(mut res: http::Response<tonic::body::Body>) -> http::Response<toni
         .unwrap_or("");
     let fixed = match status {
         Some(13) if message.contains("decode") => Some("3"),
-        Some(11) if message.contains("too large") => Some("8"),
+        Some(11) if message.contains("too large") || message.contains("too%20large") => Some("8"),
         _ => None,
     };
     if let Some(code) = fixed {
