@@ -27,6 +27,44 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Print the effective configuration and the paths in use.
     Config(EngineArgs),
+    /// Print every dashboard's figures for a window, as Markdown or JSON.
+    Report(ReportArgs),
+}
+
+/// Output formats of `cockpit report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A Markdown daily review.
+    Md,
+    /// The `/api/v1/summary` document.
+    Json,
+}
+
+/// Flags of `cockpit report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The window: 5m, 15m, 1h, 6h, 24h, 7d (any number with s, m, h, d).
+    #[arg(long, default_value = "24h")]
+    pub window: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: Format,
+    /// Only this agent.
+    #[arg(long)]
+    pub agent: Option<String>,
+    /// A running engine's API (default: the configured API address). Token from
+    /// COCKPIT_OPERATOR_TOKEN or COCKPIT_VIEWER_TOKEN.
+    #[arg(long, value_name = "URL", conflicts_with = "replay")]
+    pub api: Option<String>,
+    /// Report over OTLP/JSON files instead, with a throwaway engine.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub replay: Vec<PathBuf>,
+    /// A LiteLLM price file to use over the built-in prices.
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
+    /// Keep (or, without --replay, read) state in this directory.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Listener and storage flags shared by every command that runs the engine.
@@ -47,6 +85,9 @@ pub struct EngineArgs {
     /// Hot-window memory budget, like 512MiB or 2GiB.
     #[arg(long, value_name = "SIZE")]
     pub memory_budget: Option<String>,
+    /// A LiteLLM price file to use over the built-in prices.
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
 }
 
 /// Flags of `cockpit replay`.
@@ -77,6 +118,9 @@ impl EngineArgs {
         set(&mut cfg.memory_budget, &self.memory_budget);
         if let Some(d) = &self.data_dir {
             cfg.data_dir = Some(d.clone());
+        }
+        if let Some(p) = &self.prices {
+            cfg.prices_file = Some(p.clone());
         }
     }
 }

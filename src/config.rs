@@ -5,9 +5,14 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
+use crate::analytics::AnalyticsConfig;
+use crate::analytics::prices::{Price, PriceTable};
 use crate::api::auth::Tokens;
 use crate::engine::EngineConfig;
 use crate::ingest::convert::Limits;
+use crate::store::settle::SettlePolicy;
 
 /// The effective configuration.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -37,6 +42,14 @@ pub struct Config {
     pub viewer_token: Option<String>,
     /// Agent token (`COCKPIT_AGENT_TOKEN`).
     pub agent_token: Option<String>,
+    /// A LiteLLM `model_prices_and_context_window.json` to import over the built-in prices.
+    pub prices_file: Option<PathBuf>,
+    /// Per-model price overrides (USD per token), applied last.
+    pub prices: BTreeMap<String, Price>,
+    /// How long rollups are kept, days.
+    pub retention_days: u32,
+    /// Drift and alert thresholds.
+    pub analytics: AnalyticsConfig,
 }
 
 impl Default for Config {
@@ -54,14 +67,17 @@ impl Default for Config {
             operator_token: None,
             viewer_token: None,
             agent_token: None,
+            prices_file: None,
+            prices: BTreeMap::new(),
+            retention_days: 8,
+            analytics: AnalyticsConfig::default(),
         }
     }
 }
 
 /// The platform's config file path for the cockpit.
 pub fn default_config_path() -> Option<PathBuf> {
-    directories::ProjectDirs::from("", "", "agentops-cockpit")
-        .map(|d| d.config_dir().join("config.toml"))
+    directories::ProjectDirs::from("", "", "agentops-cockpit").map(|d| d.config_dir().join("config.toml"))
 }
 
 fn default_data_dir() -> PathBuf {
@@ -70,10 +86,29 @@ fn default_data_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("cockpit-data"))
 }
 
+/// Parses a window like `5m`, `1h`, `24h`, `7d` (or `90s`) into seconds.
+pub fn parse_window(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n.parse().map_err(|_| format!("{s:?} is not a window like 15m, 1h or 7d"))?;
+    let secs = match unit {
+        "s" => 1,
+        "m" | "" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use s, m, h, d or w)")),
+    };
+    match n.checked_mul(secs) {
+        Some(0) | None => Err(format!("{s:?} is not a usable window")),
+        Some(v) => Ok(v.max(60)),
+    }
+}
+
 /// Parses a size like `512MiB`, `2GiB`, `64MB` or a plain number of bytes.
 pub fn parse_size(s: &str) -> Result<usize, String> {
-    let size = bytesize::ByteSize::from_str(s.trim())
-        .map_err(|e| format!("{s:?} is not a size like 512MiB: {e}"))?;
+    let size = bytesize::ByteSize::from_str(s.trim()).map_err(|e| format!("{s:?} is not a size like 512MiB: {e}"))?;
     usize::try_from(size.as_u64()).map_err(|_| format!("{s:?} is too large"))
 }
 
@@ -82,8 +117,8 @@ impl Config {
     pub fn load(path: Option<&Path>, required: bool) -> Result<Self, String> {
         let mut cfg = match path {
             Some(p) if p.exists() || required => {
-                let text = std::fs::read_to_string(p)
-                    .map_err(|e| format!("cannot read config {}: {e}", p.display()))?;
+                let text =
+                    std::fs::read_to_string(p).map_err(|e| format!("cannot read config {}: {e}", p.display()))?;
                 toml::from_str(&text).map_err(|e| format!("config {}: {e}", p.display()))?
             }
             _ => Config::default(),
@@ -127,13 +162,30 @@ impl Config {
     /// Engine settings, with sizes parsed.
     pub fn engine(&self) -> Result<EngineConfig, String> {
         Ok(EngineConfig {
-            memory_budget: parse_size(&self.memory_budget)
-                .map_err(|e| format!("memory budget: {e}"))?,
+            memory_budget: parse_size(&self.memory_budget).map_err(|e| format!("memory budget: {e}"))?,
             queue_capacity: self.queue_capacity.max(1),
-            limits: Limits {
-                max_attr_bytes: self.max_attribute_bytes.max(64),
-            },
+            limits: Limits { max_attr_bytes: self.max_attribute_bytes.max(64) },
+            prices: self.price_table()?,
+            settle: SettlePolicy::default(),
+            data_clock: false,
+            data_dir: Some(self.data_dir()),
+            analytics: self.analytics.clone(),
+            retention_days: self.retention_days.max(1),
         })
+    }
+
+    /// Built-in prices, then the LiteLLM file, then the per-model overrides.
+    pub fn price_table(&self) -> Result<PriceTable, String> {
+        let mut table = PriceTable::builtin();
+        if let Some(path) = &self.prices_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read prices file {}: {e}", path.display()))?;
+            table.import_litellm(&text).map_err(|e| format!("prices file {}: {e}", path.display()))?;
+        }
+        for (model, price) in &self.prices {
+            table.set(model, price.clone());
+        }
+        Ok(table)
     }
 
     /// The largest request body, bytes.
@@ -153,12 +205,7 @@ impl Config {
     /// The configuration as TOML with secrets masked, for `cockpit config`.
     pub fn to_masked_toml(&self) -> String {
         let mut shown = self.clone();
-        for t in [
-            &mut shown.ingest_token,
-            &mut shown.operator_token,
-            &mut shown.viewer_token,
-            &mut shown.agent_token,
-        ] {
+        for t in [&mut shown.ingest_token, &mut shown.operator_token, &mut shown.viewer_token, &mut shown.agent_token] {
             if t.is_some() {
                 *t = Some("<set>".into());
             }
@@ -173,6 +220,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn windows() {
+        assert_eq!(parse_window("5m"), Ok(300));
+        assert_eq!(parse_window("24h"), Ok(86_400));
+        assert_eq!(parse_window("7d"), Ok(604_800));
+        assert_eq!(parse_window("30s"), Ok(60), "a window is at least a minute");
+        assert!(parse_window("1y").is_err());
+        assert!(parse_window("0h").is_err());
+        assert!(parse_window("h").is_err());
+    }
+
+    #[test]
     fn sizes() {
         assert_eq!(parse_size("512MiB"), Ok(512 << 20));
         assert_eq!(parse_size("2GiB"), Ok(2 << 30));
@@ -182,8 +240,7 @@ mod tests {
 
     #[test]
     fn env_overrides_file_values() {
-        let mut cfg: Config =
-            toml::from_str("otlp_grpc = \"127.0.0.1:1\"\nmemory_budget = \"1GiB\"").expect("toml");
+        let mut cfg: Config = toml::from_str("otlp_grpc = \"127.0.0.1:1\"\nmemory_budget = \"1GiB\"").expect("toml");
         cfg.apply_env(|k| match k {
             "COCKPIT_OTLP_GRPC" => Some("127.0.0.1:2".into()),
             "COCKPIT_OPERATOR_TOKEN" => Some(" secret ".into()),

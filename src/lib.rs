@@ -4,12 +4,14 @@
 //! read it (`api`, the `serve` command).
 #![warn(missing_docs)]
 
+pub mod analytics;
 pub mod api;
 pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod ingest;
 pub mod model;
+pub mod report;
 pub mod semconv;
 pub mod serve;
 pub mod store;

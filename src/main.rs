@@ -10,16 +10,12 @@ use clap::Parser;
 use agentops_cockpit::cli::{Cli, Command, EngineArgs};
 use agentops_cockpit::config::{self, Config};
 use agentops_cockpit::engine::Engine;
-use agentops_cockpit::ingest::replay::{ReplayReport, replay_file};
-use agentops_cockpit::serve;
+use agentops_cockpit::{report, serve};
 
 fn main() -> ExitCode {
     let _ = color_eyre::install();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cockpit: cannot start the async runtime: {e}");
@@ -30,10 +26,9 @@ fn main() -> ExitCode {
 }
 
 fn load_config(cli_path: Option<&Path>, args: &EngineArgs) -> Result<Config, String> {
-    let default = config::default_config_path();
     let (path, required) = match cli_path {
         Some(p) => (Some(p.to_path_buf()), true),
-        None => (default, false),
+        None => (config::default_config_path(), false),
     };
     let mut cfg = Config::load(path.as_deref(), required)?;
     args.apply(&mut cfg);
@@ -45,14 +40,8 @@ fn init_logging(data_dir: &Path) -> Option<tracing_appender::non_blocking::Worke
     std::fs::create_dir_all(data_dir).ok()?;
     let file = tracing_appender::rolling::never(data_dir, "cockpit.log");
     let (writer, guard) = tracing_appender::non_blocking(file);
-    let filter = tracing_subscriber::EnvFilter::try_from_env("COCKPIT_LOG")
-        .unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt()
-        .with_writer(writer)
-        .with_ansi(false)
-        .with_env_filter(filter)
-        .try_init()
-        .ok()?;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("COCKPIT_LOG").unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt().with_writer(writer).with_ansi(false).with_env_filter(filter).try_init().ok()?;
     Some(guard)
 }
 
@@ -69,21 +58,15 @@ async fn run(cli: Cli) -> ExitCode {
                 Err(e) => return fail(e, 2),
             };
             let path = cli.config.clone().or_else(config::default_config_path);
-            println!(
-                "# config file: {}",
-                path.map_or("(none)".into(), |p| p.display().to_string())
-            );
+            println!("# config file: {}", path.map_or("(none)".into(), |p| p.display().to_string()));
             println!("# data dir:    {}", cfg.data_dir().display());
             print!("{}", cfg.to_masked_toml());
             ExitCode::SUCCESS
         }
-        Command::Serve(args) => {
-            let cfg = match load_config(cli.config.as_deref(), &args) {
-                Ok(c) => c,
-                Err(e) => return fail(e, 2),
-            };
-            serve_until_stopped(&cfg, None).await
-        }
+        Command::Serve(args) => match load_config(cli.config.as_deref(), &args) {
+            Ok(cfg) => serve_until_stopped(&cfg, None).await,
+            Err(e) => fail(e, 2),
+        },
         Command::Replay(r) => {
             let cfg = match load_config(cli.config.as_deref(), &r.engine) {
                 Ok(c) => c,
@@ -92,52 +75,62 @@ async fn run(cli: Cli) -> ExitCode {
             if r.serve {
                 return serve_until_stopped(&cfg, Some(&r.files)).await;
             }
-            let engine = match cfg.engine() {
-                Ok(e) => Engine::start(e),
+            let engine = match cfg.engine().and_then(|mut e| {
+                // A replay keeps no state unless --data-dir says where.
+                e.data_dir = r.engine.data_dir.clone();
+                e.data_clock = true;
+                Engine::start(e)
+            }) {
+                Ok(e) => e,
                 Err(e) => return fail(e, 2),
             };
-            let report = replay(&engine, &r.files).await;
-            println!(
-                "{}",
-                serde_json::to_string(&engine.stats()).unwrap_or_default()
-            );
+            let loaded = report::load_files(&engine, &r.files).await;
+            for p in &loaded.problems {
+                eprintln!("cockpit: {p}");
+            }
+            println!("{}", serde_json::to_string(&engine.stats()).unwrap_or_default());
             let e = Arc::clone(&engine);
             let _ = tokio::task::spawn_blocking(move || e.shutdown()).await;
-            if report.bad_lines > 0 {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
+            if loaded.bad_lines > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+        }
+        Command::Report(args) => {
+            let engine_args = EngineArgs { prices: args.prices.clone(), ..EngineArgs::default() };
+            let cfg = match load_config(cli.config.as_deref(), &engine_args) {
+                Ok(c) => c,
+                Err(e) => return fail(e, 2),
+            };
+            match report::run(&args, &cfg).await {
+                Ok((text, bad_lines)) => {
+                    let mut out = std::io::stdout();
+                    let _ = out.write_all(text.as_bytes());
+                    if !text.ends_with('\n') {
+                        let _ = writeln!(out);
+                    }
+                    if bad_lines { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+                }
+                Err(e) => fail(e, 1),
             }
         }
     }
 }
 
-async fn replay(engine: &Engine, files: &[std::path::PathBuf]) -> ReplayReport {
-    let mut report = ReplayReport::default();
-    for file in files {
-        replay_file(engine, file, &mut report).await;
-    }
-    engine.flush().await;
-    for problem in &report.problems {
-        eprintln!("cockpit: {problem}");
-    }
-    report
-}
-
-async fn serve_until_stopped(
-    cfg: &Config,
-    replay_files: Option<&[std::path::PathBuf]>,
-) -> ExitCode {
+async fn serve_until_stopped(cfg: &Config, replay_files: Option<&[std::path::PathBuf]>) -> ExitCode {
     let _guard = init_logging(&cfg.data_dir());
-    let engine = match cfg.engine() {
-        Ok(e) => Engine::start(e),
-        Err(e) => return fail(e, 2),
-    };
     if let Err(e) = cfg.max_request_bytes() {
         return fail(e, 2);
     }
+    let engine = match cfg.engine().and_then(|mut e| {
+        e.data_clock = replay_files.is_some();
+        Engine::start(e)
+    }) {
+        Ok(e) => e,
+        Err(e) => return fail(e, 2),
+    };
     if let Some(files) = replay_files {
-        replay(&engine, files).await;
+        let loaded = report::load_files(&engine, files).await;
+        for p in &loaded.problems {
+            eprintln!("cockpit: {p}");
+        }
     }
     let listeners = match serve::bind(cfg).await {
         Ok(l) => l,

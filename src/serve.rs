@@ -43,20 +43,12 @@ impl std::fmt::Display for BindError {
         } else {
             self.error.to_string()
         };
-        write!(
-            f,
-            "cannot listen on {} ({why}); choose another address with {}",
-            self.addr, self.flag
-        )
+        write!(f, "cannot listen on {} ({why}); choose another address with {}", self.addr, self.flag)
     }
 }
 
 async fn bind_one(addr: &str, flag: &'static str) -> Result<TcpListener, BindError> {
-    TcpListener::bind(addr).await.map_err(|error| BindError {
-        flag,
-        addr: addr.to_owned(),
-        error,
-    })
+    TcpListener::bind(addr).await.map_err(|error| BindError { flag, addr: addr.to_owned(), error })
 }
 
 /// Binds the three listeners named by the configuration.
@@ -69,9 +61,7 @@ pub async fn bind(cfg: &Config) -> Result<Listeners, BindError> {
 }
 
 fn local(l: &TcpListener) -> String {
-    l.local_addr()
-        .map(|a: SocketAddr| a.to_string())
-        .unwrap_or_default()
+    l.local_addr().map(|a: SocketAddr| a.to_string()).unwrap_or_default()
 }
 
 impl Listeners {
@@ -128,30 +118,14 @@ pub async fn run(
         let _ = rx.wait_for(|s| *s).await;
     };
 
-    let grpc_ingest = GrpcIngest {
-        engine: Arc::clone(&engine),
-        token: cfg.ingest_token.clone(),
-    };
-    let http_ingest = HttpIngest {
-        engine: Arc::clone(&engine),
-        token: cfg.ingest_token.clone(),
-        max_request_bytes,
-    };
-    let api_state = ApiState {
-        engine: Arc::clone(&engine),
-        tokens: Arc::new(cfg.tokens()),
-    };
+    let grpc_ingest = GrpcIngest { engine: Arc::clone(&engine), token: cfg.ingest_token.clone() };
+    let http_ingest = HttpIngest { engine: Arc::clone(&engine), token: cfg.ingest_token.clone(), max_request_bytes };
+    let api_state = ApiState { engine: Arc::clone(&engine), tokens: Arc::new(cfg.tokens()) };
 
-    let grpc = grpc::serve(
-        grpc_ingest,
-        listeners.otlp_grpc,
-        max_request_bytes,
-        stopped(stop_rx.clone()),
-    );
-    let http = axum::serve(listeners.otlp_http, http::router(http_ingest))
-        .with_graceful_shutdown(stopped(stop_rx.clone()));
-    let api = axum::serve(listeners.api, api::router(api_state))
-        .with_graceful_shutdown(stopped(stop_rx.clone()));
+    let grpc = grpc::serve(grpc_ingest, listeners.otlp_grpc, max_request_bytes, stopped(stop_rx.clone()));
+    let http =
+        axum::serve(listeners.otlp_http, http::router(http_ingest)).with_graceful_shutdown(stopped(stop_rx.clone()));
+    let api = axum::serve(listeners.api, api::router(api_state)).with_graceful_shutdown(stopped(stop_rx.clone()));
     let servers = async { tokio::join!(grpc, http, api) };
     // A client that never closes its connection must not keep the process alive forever.
     let grace = async {

@@ -14,10 +14,7 @@ use common::*;
 
 #[tokio::test]
 async fn a_full_queue_throttles_with_retry_hints() {
-    let engine = Engine::start(EngineConfig {
-        queue_capacity: 4,
-        ..EngineConfig::default()
-    });
+    let engine = Engine::start(EngineConfig { queue_capacity: 4, ..EngineConfig::default() }).expect("engine");
     let cfg = Config {
         otlp_grpc: "127.0.0.1:0".into(),
         otlp_http: "127.0.0.1:0".into(),
@@ -25,8 +22,7 @@ async fn a_full_queue_throttles_with_retry_hints() {
         ..Config::default()
     };
     let listeners = serve::bind(&cfg).await.expect("bind");
-    let addrs: serde_json::Value =
-        serde_json::from_str(&listeners.address_record()).expect("record");
+    let addrs: serde_json::Value = serde_json::from_str(&listeners.address_record()).expect("record");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn({
         let engine = Arc::clone(&engine);
@@ -37,19 +33,10 @@ async fn a_full_queue_throttles_with_retry_hints() {
             .await
         }
     });
-    let http = format!(
-        "http://{}/v1/traces",
-        addrs["otlp_http"].as_str().expect("http")
-    );
+    let http = format!("http://{}/v1/traces", addrs["otlp_http"].as_str().expect("http"));
     let body = request("t", run_spans(1, "support-triage")).encode_to_vec();
     let client = reqwest::Client::new();
-    let post = || {
-        client
-            .post(&http)
-            .header("content-type", "application/x-protobuf")
-            .body(body.clone())
-            .send()
-    };
+    let post = || client.post(&http).header("content-type", "application/x-protobuf").body(body.clone()).send();
 
     // Stall the store (a thread holds its write lock) so the first batch holds the whole queue.
     let (release, released) = std::sync::mpsc::channel::<()>();
@@ -67,16 +54,10 @@ async fn a_full_queue_throttles_with_retry_hints() {
     let resp = post().await.expect("post");
     assert_eq!(resp.status(), 429);
     assert_eq!(resp.headers()["retry-after"], "1");
-    let mut grpc = TraceServiceClient::connect(format!(
-        "http://{}",
-        addrs["otlp_grpc"].as_str().expect("grpc")
-    ))
-    .await
-    .expect("connect");
-    let err = grpc
-        .export(request("t", run_spans(2, "a")))
+    let mut grpc = TraceServiceClient::connect(format!("http://{}", addrs["otlp_grpc"].as_str().expect("grpc")))
         .await
-        .expect_err("throttled");
+        .expect("connect");
+    let err = grpc.export(request("t", run_spans(2, "a"))).await.expect_err("throttled");
     assert_eq!(err.code(), tonic::Code::Unavailable);
     let retry = err.get_details_retry_info().expect("RetryInfo detail");
     assert_eq!(retry.retry_delay, Some(std::time::Duration::from_secs(1)));
@@ -86,19 +67,10 @@ async fn a_full_queue_throttles_with_retry_hints() {
     // Once the store catches up, the retries are accepted and everything accepted is counted.
     engine.flush().await;
     assert_eq!(post().await.expect("post").status(), 200);
-    grpc.export(request("t", run_spans(2, "a")))
-        .await
-        .expect("accepted after the stall");
+    grpc.export(request("t", run_spans(2, "a"))).await.expect("accepted after the stall");
     engine.flush().await;
     let stats = engine.stats();
-    assert_eq!(
-        (
-            stats.spans_accepted,
-            stats.spans_throttled,
-            stats.requests_throttled
-        ),
-        (12, 8, 2)
-    );
+    assert_eq!((stats.spans_accepted, stats.spans_throttled, stats.requests_throttled), (12, 8, 2));
     assert_eq!(stats.spans_stored + stats.spans_deduplicated, 12);
     let _ = stop_tx.send(());
     server.await.expect("join").expect("clean stop");

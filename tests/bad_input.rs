@@ -20,17 +20,8 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     enc.finish().expect("gzip finish")
 }
 
-async fn post(
-    server: &Server,
-    path: &str,
-    ctype: &str,
-    encoding: Option<&str>,
-    body: Vec<u8>,
-) -> (StatusCode, String) {
-    let mut req = reqwest::Client::new()
-        .post(server.http_url(path))
-        .header("content-type", ctype)
-        .body(body);
+async fn post(server: &Server, path: &str, ctype: &str, encoding: Option<&str>, body: Vec<u8>) -> (StatusCode, String) {
+    let mut req = reqwest::Client::new().post(server.http_url(path)).header("content-type", ctype).body(body);
     if let Some(e) = encoding {
         req = req.header("content-encoding", e);
     }
@@ -42,28 +33,16 @@ async fn post(
 
 /// Sends a raw gRPC frame (5-byte header + payload) and answers the grpc-status.
 async fn raw_grpc(server: &Server, frame: Vec<u8>) -> (String, String) {
-    let client = reqwest::Client::builder()
-        .http2_prior_knowledge()
-        .build()
-        .expect("client");
+    let client = reqwest::Client::builder().http2_prior_knowledge().build().expect("client");
     let resp = client
-        .post(format!(
-            "{}/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-            server.grpc_url()
-        ))
+        .post(format!("{}/opentelemetry.proto.collector.trace.v1.TraceService/Export", server.grpc_url()))
         .header("content-type", "application/grpc")
         .header("te", "trailers")
         .body(frame)
         .send()
         .await
         .expect("grpc request");
-    let h = |k: &str| {
-        resp.headers()
-            .get(k)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned()
-    };
+    let h = |k: &str| resp.headers().get(k).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     (h("grpc-status"), h("grpc-message"))
 }
 
@@ -82,18 +61,9 @@ async fn bad_input_is_refused_and_good_data_still_counts() {
     let json = "application/json";
 
     // Truncated protobuf and random bytes.
-    let (st, body) = post(
-        &server,
-        "/v1/traces",
-        proto,
-        None,
-        good[..good.len() / 2].to_vec(),
-    )
-    .await;
+    let (st, body) = post(&server, "/v1/traces", proto, None, good[..good.len() / 2].to_vec()).await;
     assert_eq!(st, 400, "{body}");
-    let random: Vec<u8> = (0..4096u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect();
+    let random: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     let (st, _) = post(&server, "/v1/traces", proto, None, random.clone()).await;
     assert_eq!(st, 400);
     // A protobuf error body is a google.rpc.Status in protobuf.
@@ -104,42 +74,19 @@ async fn bad_input_is_refused_and_good_data_still_counts() {
         .send()
         .await
         .expect("post");
-    let status = agentops_cockpit::ingest::RpcStatus::decode(resp.bytes().await.expect("body"))
-        .expect("rpc status");
+    let status = agentops_cockpit::ingest::RpcStatus::decode(resp.bytes().await.expect("body")).expect("rpc status");
     assert_eq!(status.code, 3);
-    assert!(
-        status.message.contains("invalid protobuf"),
-        "{}",
-        status.message
-    );
+    assert!(status.message.contains("invalid protobuf"), "{}", status.message);
 
     // Malformed JSON, and valid JSON of the wrong shape.
-    let (st, body) = post(
-        &server,
-        "/v1/traces",
-        json,
-        None,
-        b"{\"resourceSpans\": [".to_vec(),
-    )
-    .await;
+    let (st, body) = post(&server, "/v1/traces", json, None, b"{\"resourceSpans\": [".to_vec()).await;
     assert_eq!(st, 400, "{body}");
     assert!(body.contains("invalid JSON"), "{body}");
-    for wrong in [
-        &b"[1,2,3]"[..],
-        b"\"spans\"",
-        br#"{"resourceSpans": {"a": 1}}"#,
-    ] {
+    for wrong in [&b"[1,2,3]"[..], b"\"spans\"", br#"{"resourceSpans": {"a": 1}}"#] {
         let (st, body) = post(&server, "/v1/traces", json, None, wrong.to_vec()).await;
         assert_eq!(st, 400, "{body}");
     }
-    let (st, body) = post(
-        &server,
-        "/v1/logs",
-        json,
-        None,
-        br#"{"resourceLogs": 7}"#.to_vec(),
-    )
-    .await;
+    let (st, body) = post(&server, "/v1/logs", json, None, br#"{"resourceLogs": 7}"#.to_vec()).await;
     assert_eq!(st, 400, "{body}");
 
     // Wrong content type, wrong path, wrong encoding.
@@ -149,14 +96,7 @@ async fn bad_input_is_refused_and_good_data_still_counts() {
     assert_eq!(st, 404);
     let (st, _) = post(&server, "/v1/traces", proto, Some("br"), good.clone()).await;
     assert_eq!(st, 415);
-    let (st, _) = post(
-        &server,
-        "/v1/traces",
-        proto,
-        Some("gzip"),
-        b"not gzip".to_vec(),
-    )
-    .await;
+    let (st, _) = post(&server, "/v1/traces", proto, Some("gzip"), b"not gzip".to_vec()).await;
     assert_eq!(st, 400);
 
     // Over the limit: plain, and a small gzip body that inflates past it.
@@ -178,69 +118,33 @@ async fn bad_input_is_refused_and_good_data_still_counts() {
         .await
         .expect("connect")
         .send_compressed(CompressionEncoding::Gzip);
-    let err = client
-        .export(request("t", big))
-        .await
-        .expect_err("bomb must fail");
+    let err = client.export(request("t", big)).await.expect_err("bomb must fail");
     assert_eq!(err.code(), tonic::Code::ResourceExhausted, "{err}");
 
     // Invalid UTF-8 in strings: protobuf refuses the request; JSON replaces the bytes and keeps it.
-    let mut utf8 =
-        request("triage", vec![span(60, 1, None, "NAME_", vec![], false)]).encode_to_vec();
-    let at = utf8
-        .windows(5)
-        .position(|w| w == b"NAME_")
-        .expect("name bytes");
+    let mut utf8 = request("triage", vec![span(60, 1, None, "NAME_", vec![], false)]).encode_to_vec();
+    let at = utf8.windows(5).position(|w| w == b"NAME_").expect("name bytes");
     utf8[at + 4] = 0xff;
     let (st, body) = post(&server, "/v1/traces", proto, None, utf8).await;
     assert_eq!(st, 400, "{body}");
-    let mut j = serde_json::to_vec(&request(
-        "triage",
-        vec![span(61, 1, None, "NAME_", vec![], false)],
-    ))
-    .expect("json");
-    let at = j
-        .windows(5)
-        .position(|w| w == b"NAME_")
-        .expect("name bytes");
+    let mut j = serde_json::to_vec(&request("triage", vec![span(61, 1, None, "NAME_", vec![], false)])).expect("json");
+    let at = j.windows(5).position(|w| w == b"NAME_").expect("name bytes");
     j[at + 4] = 0xff;
     let (st, body) = post(&server, "/v1/traces", json, None, j).await;
     assert_eq!(st, 200, "{body}");
 
     // Attribute values of 1 MiB (just under the request limit) and absurd timestamps are kept.
-    let mut huge = span(
-        62,
-        1,
-        None,
-        "huge",
-        vec![s("gen_ai.operation.name", "invoke_agent")],
-        false,
-    );
-    huge.attributes
-        .push(s("gen_ai.prompt", &"p".repeat(LIMIT - 4096)));
+    let mut huge = span(62, 1, None, "huge", vec![s("gen_ai.operation.name", "invoke_agent")], false);
+    huge.attributes.push(s("gen_ai.prompt", &"p".repeat(LIMIT - 4096)));
     let mut zero = span(63, 1, None, "zero", vec![], false);
     zero.start_time_unix_nano = 0;
     zero.end_time_unix_nano = 0;
     let mut max = span(64, 1, None, "max", vec![], false);
     max.start_time_unix_nano = u64::MAX;
     max.end_time_unix_nano = 5;
-    let (st, body) = post(
-        &server,
-        "/v1/traces",
-        proto,
-        None,
-        request("t", vec![huge]).encode_to_vec(),
-    )
-    .await;
+    let (st, body) = post(&server, "/v1/traces", proto, None, request("t", vec![huge]).encode_to_vec()).await;
     assert_eq!(st, 200, "{body}");
-    let (st, body) = post(
-        &server,
-        "/v1/traces",
-        proto,
-        None,
-        request("t", vec![zero, max]).encode_to_vec(),
-    )
-    .await;
+    let (st, body) = post(&server, "/v1/traces", proto, None, request("t", vec![zero, max]).encode_to_vec()).await;
     assert_eq!(st, 200, "{body}");
 
     // Still healthy, and good data still counts exactly.
@@ -251,8 +155,5 @@ async fn bad_input_is_refused_and_good_data_still_counts() {
     assert_eq!(stats["spans_accepted"], 1 + 1 + 2 + 4, "{stats}");
     assert_eq!(stats["runs"], 1 + 1 + 2 + 1, "{stats}");
     assert_eq!(stats["tool_calls"], 2, "{stats}");
-    assert!(
-        stats["requests_invalid"].as_u64().unwrap_or(0) >= 7,
-        "{stats}"
-    );
+    assert!(stats["requests_invalid"].as_u64().unwrap_or(0) >= 7, "{stats}");
 }

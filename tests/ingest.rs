@@ -15,8 +15,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::metrics::v1::{
-    AggregationTemporality, Histogram, HistogramDataPoint, Metric, ResourceMetrics, ScopeMetrics,
-    metric,
+    AggregationTemporality, Histogram, HistogramDataPoint, Metric, ResourceMetrics, ScopeMetrics, metric,
 };
 use prost::Message;
 use tonic::codec::CompressionEncoding;
@@ -30,14 +29,8 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 #[tokio::test]
 async fn grpc_run_is_counted_exactly() {
     let server = Server::start();
-    let mut client = TraceServiceClient::connect(server.grpc_url())
-        .await
-        .expect("connect");
-    let resp = client
-        .export(request("triage", run_spans(1, "support-triage")))
-        .await
-        .expect("export")
-        .into_inner();
+    let mut client = TraceServiceClient::connect(server.grpc_url()).await.expect("connect");
+    let resp = client.export(request("triage", run_spans(1, "support-triage"))).await.expect("export").into_inner();
     assert_eq!(resp.partial_success, None);
     assert_one_run(&server.settled().await, "support-triage");
 }
@@ -49,10 +42,7 @@ async fn grpc_gzip_run_is_counted_exactly() {
         .await
         .expect("connect")
         .send_compressed(CompressionEncoding::Gzip);
-    client
-        .export(request("triage", run_spans(1, "support-triage")))
-        .await
-        .expect("export");
+    client.export(request("triage", run_spans(1, "support-triage"))).await.expect("export");
     assert_one_run(&server.settled().await, "support-triage");
 }
 
@@ -67,13 +57,8 @@ async fn http_protobuf_run_is_counted_exactly() {
         .await
         .expect("post");
     assert_eq!(resp.status(), 200);
-    assert_eq!(
-        resp.headers()["content-type"],
-        "application/x-protobuf",
-        "answers in the request's encoding"
-    );
-    let body = ExportTraceServiceResponse::decode(resp.bytes().await.expect("body"))
-        .expect("response decodes");
+    assert_eq!(resp.headers()["content-type"], "application/x-protobuf", "answers in the request's encoding");
+    let body = ExportTraceServiceResponse::decode(resp.bytes().await.expect("body")).expect("response decodes");
     assert_eq!(body.partial_success, None);
     assert_one_run(&server.settled().await, "support-triage");
 }
@@ -81,8 +66,7 @@ async fn http_protobuf_run_is_counted_exactly() {
 #[tokio::test]
 async fn http_json_run_is_counted_exactly() {
     let server = Server::start();
-    let json =
-        serde_json::to_vec(&request("triage", run_spans(1, "support-triage"))).expect("json");
+    let json = serde_json::to_vec(&request("triage", run_spans(1, "support-triage"))).expect("json");
     let resp = reqwest::Client::new()
         .post(server.http_url("/v1/traces"))
         .header("content-type", "application/json")
@@ -92,10 +76,7 @@ async fn http_json_run_is_counted_exactly() {
         .expect("post");
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "application/json");
-    assert_eq!(
-        resp.json::<serde_json::Value>().await.expect("json"),
-        serde_json::json!({})
-    );
+    assert_eq!(resp.json::<serde_json::Value>().await.expect("json"), serde_json::json!({}));
     assert_one_run(&server.settled().await, "support-triage");
 }
 
@@ -113,8 +94,7 @@ async fn http_gzip_protobuf_and_json_are_accepted() {
         .await
         .expect("post");
     assert_eq!(resp.status(), 200);
-    let json =
-        gzip(&serde_json::to_vec(&request("a", run_spans(2, "support-triage"))).expect("json"));
+    let json = gzip(&serde_json::to_vec(&request("a", run_spans(2, "support-triage"))).expect("json"));
     let resp = client
         .post(server.http_url("/v1/traces"))
         .header("content-type", "application/json")
@@ -125,11 +105,7 @@ async fn http_gzip_protobuf_and_json_are_accepted() {
         .expect("post");
     assert_eq!(resp.status(), 200);
     let stats = server.settled().await;
-    assert_eq!(
-        (stats["spans_accepted"].as_u64(), stats["runs"].as_u64()),
-        (Some(8), Some(2)),
-        "{stats}"
-    );
+    assert_eq!((stats["spans_accepted"].as_u64(), stats["runs"].as_u64()), (Some(8), Some(2)), "{stats}");
 }
 
 fn token_histogram(trace: u64) -> ExportMetricsServiceRequest {
@@ -139,10 +115,7 @@ fn token_histogram(trace: u64) -> ExportMetricsServiceRequest {
         sum: Some(1500.0),
         bucket_counts: vec![1, 1],
         explicit_bounds: vec![1000.0],
-        attributes: vec![
-            s("gen_ai.token.type", "input"),
-            s("gen_ai.request.model", "gpt-4o"),
-        ],
+        attributes: vec![s("gen_ai.token.type", "input"), s("gen_ai.request.model", "gpt-4o")],
         exemplars: vec![opentelemetry_proto::tonic::metrics::v1::Exemplar {
             trace_id: trace_id(trace),
             span_id: span_id(2),
@@ -175,10 +148,7 @@ fn evaluation_logs(trace: u64) -> ExportLogsServiceRequest {
         event_name: "gen_ai.evaluation.result".into(),
         trace_id: trace_id(trace),
         span_id: span_id(1),
-        attributes: vec![
-            s("gen_ai.evaluation.name", "user_feedback"),
-            s("gen_ai.evaluation.score.label", "accepted"),
-        ],
+        attributes: vec![s("gen_ai.evaluation.name", "user_feedback"), s("gen_ai.evaluation.score.label", "accepted")],
         ..Default::default()
     };
     let guard = LogRecord {
@@ -190,16 +160,10 @@ fn evaluation_logs(trace: u64) -> ExportLogsServiceRequest {
         ],
         ..Default::default()
     };
-    let plain = LogRecord {
-        body: None,
-        ..Default::default()
-    };
+    let plain = LogRecord { body: None, ..Default::default() };
     ExportLogsServiceRequest {
         resource_logs: vec![ResourceLogs {
-            scope_logs: vec![ScopeLogs {
-                log_records: vec![eval, guard, plain],
-                ..Default::default()
-            }],
+            scope_logs: vec![ScopeLogs { log_records: vec![eval, guard, plain], ..Default::default() }],
             ..Default::default()
         }],
     }
@@ -208,24 +172,14 @@ fn evaluation_logs(trace: u64) -> ExportLogsServiceRequest {
 #[tokio::test]
 async fn metrics_and_logs_over_grpc_and_http() {
     let server = Server::start();
-    let channel = tonic::transport::Endpoint::from_shared(server.grpc_url())
-        .expect("url")
-        .connect()
-        .await
-        .expect("connect");
-    MetricsServiceClient::new(channel.clone())
-        .export(token_histogram(1))
-        .await
-        .expect("metrics export");
-    LogsServiceClient::new(channel)
-        .export(evaluation_logs(1))
-        .await
-        .expect("logs export");
+    let channel =
+        tonic::transport::Endpoint::from_shared(server.grpc_url()).expect("url").connect().await.expect("connect");
+    MetricsServiceClient::new(channel.clone()).export(token_histogram(1)).await.expect("metrics export");
+    LogsServiceClient::new(channel).export(evaluation_logs(1)).await.expect("logs export");
     let client = reqwest::Client::new();
-    for (path, body) in [
-        ("/v1/metrics", token_histogram(2).encode_to_vec()),
-        ("/v1/logs", evaluation_logs(2).encode_to_vec()),
-    ] {
+    for (path, body) in
+        [("/v1/metrics", token_histogram(2).encode_to_vec()), ("/v1/logs", evaluation_logs(2).encode_to_vec())]
+    {
         let resp = client
             .post(server.http_url(path))
             .header("content-type", "application/x-protobuf")
@@ -244,9 +198,7 @@ async fn metrics_and_logs_over_grpc_and_http() {
         .await
         .expect("post");
     assert_eq!(resp.status(), 200);
-    let stats = server
-        .wait_stats(|s| s["metric_points"] == 6 && s["log_records"] == 6)
-        .await;
+    let stats = server.wait_stats(|s| s["metric_points"] == 6 && s["log_records"] == 6).await;
     assert_eq!(stats["evaluations"], 2, "{stats}");
     assert_eq!(stats["guardrail_decisions"], 2, "{stats}");
 }
@@ -254,23 +206,11 @@ async fn metrics_and_logs_over_grpc_and_http() {
 #[tokio::test]
 async fn the_same_batch_twice_counts_once() {
     let server = Server::start();
-    let mut client = TraceServiceClient::connect(server.grpc_url())
-        .await
-        .expect("connect");
-    client
-        .export(request("triage", run_spans(1, "support-triage")))
-        .await
-        .expect("first");
-    client
-        .export(request("triage", run_spans(1, "support-triage")))
-        .await
-        .expect("retry");
+    let mut client = TraceServiceClient::connect(server.grpc_url()).await.expect("connect");
+    client.export(request("triage", run_spans(1, "support-triage"))).await.expect("first");
+    client.export(request("triage", run_spans(1, "support-triage"))).await.expect("retry");
     let stats = server.wait_stats(|s| s["spans_deduplicated"] == 4).await;
-    assert_eq!(
-        (stats["spans_stored"].as_u64(), stats["runs"].as_u64()),
-        (Some(4), Some(1)),
-        "{stats}"
-    );
+    assert_eq!((stats["spans_stored"].as_u64(), stats["runs"].as_u64()), (Some(4), Some(1)), "{stats}");
     assert_eq!(stats["tools"][1]["calls"], 1, "{stats}");
 }
 
@@ -304,21 +244,11 @@ async fn a_batch_mixing_good_and_unusable_spans_keeps_the_good_ones() {
     zero.span_id = vec![0; 8];
     spans.push(bad);
     spans.push(zero);
-    let mut client = TraceServiceClient::connect(server.grpc_url())
-        .await
-        .expect("connect");
-    let resp = client
-        .export(request("t", spans.clone()))
-        .await
-        .expect("export")
-        .into_inner();
+    let mut client = TraceServiceClient::connect(server.grpc_url()).await.expect("connect");
+    let resp = client.export(request("t", spans.clone())).await.expect("export").into_inner();
     let partial = resp.partial_success.expect("partial success");
     assert_eq!(partial.rejected_spans, 2);
-    assert!(
-        partial.error_message.contains("trace id has 3 bytes"),
-        "{}",
-        partial.error_message
-    );
+    assert!(partial.error_message.contains("trace id has 3 bytes"), "{}", partial.error_message);
     // Same over HTTP/JSON, answered as OTLP/JSON partial success.
     let json = serde_json::to_vec(&request("t", spans)).expect("json");
     let resp = reqwest::Client::new()
@@ -332,13 +262,6 @@ async fn a_batch_mixing_good_and_unusable_spans_keeps_the_good_ones() {
     let body: serde_json::Value = resp.json().await.expect("json");
     assert_eq!(body["partialSuccess"]["rejectedSpans"], "2", "{body}");
     let stats = server.settled().await;
-    assert_eq!(
-        (
-            stats["spans_accepted"].as_u64(),
-            stats["spans_rejected"].as_u64()
-        ),
-        (Some(8), Some(4)),
-        "{stats}"
-    );
+    assert_eq!((stats["spans_accepted"].as_u64(), stats["spans_rejected"].as_u64()), (Some(8), Some(4)), "{stats}");
     assert_eq!(stats["runs"], 1);
 }

@@ -27,14 +27,8 @@ pub struct Tokens {
 impl Tokens {
     /// The role a bearer header grants, if any.
     pub fn role_of(&self, header: Option<&str>) -> Option<Role> {
-        let given = header?
-            .strip_prefix("Bearer ")
-            .or_else(|| header?.strip_prefix("bearer "))?
-            .trim();
-        let is = |t: &Option<String>| {
-            t.as_deref()
-                .is_some_and(|t| constant_time_eq(t.as_bytes(), given.as_bytes()))
-        };
+        let given = header?.strip_prefix("Bearer ").or_else(|| header?.strip_prefix("bearer "))?.trim();
+        let is = |t: &Option<String>| t.as_deref().is_some_and(|t| constant_time_eq(t.as_bytes(), given.as_bytes()));
         if is(&self.operator) {
             Some(Role::Operator)
         } else if is(&self.viewer) {
@@ -61,11 +55,7 @@ mod tests {
 
     #[test]
     fn roles_by_token() {
-        let t = Tokens {
-            operator: Some("op".into()),
-            viewer: Some("view".into()),
-            agent: Some("ag".into()),
-        };
+        let t = Tokens { operator: Some("op".into()), viewer: Some("view".into()), agent: Some("ag".into()) };
         assert_eq!(t.role_of(Some("Bearer op")), Some(Role::Operator));
         assert_eq!(t.role_of(Some("Bearer view")), Some(Role::Viewer));
         assert_eq!(t.role_of(Some("Bearer ag")), Some(Role::Agent));
@@ -74,9 +64,6 @@ mod tests {
         assert!(t.may_read(Some("Bearer view")));
         assert!(!t.may_read(Some("Bearer ag")));
         assert!(!t.may_read(None));
-        assert!(
-            Tokens::default().may_read(None),
-            "no tokens: open on loopback"
-        );
+        assert!(Tokens::default().may_read(None), "no tokens: open on loopback");
     }
 }

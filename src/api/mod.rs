@@ -27,6 +27,7 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/api/v1/stats", get(stats))
+        .route("/api/v1/summary", get(summary))
         .fallback(|| async { json_error(StatusCode::NOT_FOUND, "no such route") })
         .with_state(state)
 }
@@ -37,21 +38,43 @@ pub fn json_error(status: StatusCode, message: &str) -> Response {
 }
 
 fn unauthorized() -> Response {
-    let mut r = json_error(
-        StatusCode::UNAUTHORIZED,
-        "a viewer or operator token is required (Authorization: Bearer …)",
-    );
-    r.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        header::HeaderValue::from_static("Bearer"),
-    );
+    let mut r =
+        json_error(StatusCode::UNAUTHORIZED, "a viewer or operator token is required (Authorization: Bearer …)");
+    r.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
     r
 }
 
+/// Query of `/api/v1/summary`.
+#[derive(Debug, serde::Deserialize)]
+struct SummaryQuery {
+    window: Option<String>,
+    agent: Option<String>,
+}
+
+async fn summary(
+    State(st): State<ApiState>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<SummaryQuery>,
+) -> Response {
+    let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    if !st.tokens.may_read(auth) {
+        return unauthorized();
+    }
+    let window = match crate::config::parse_window(q.window.as_deref().unwrap_or("1h")) {
+        Ok(w) => w,
+        Err(e) => return json_error(StatusCode::BAD_REQUEST, &e),
+    };
+    let engine = Arc::clone(&st.engine);
+    let agent = q.agent.filter(|a| !a.is_empty());
+    // Figures over long windows take a moment: keep them off the async workers.
+    match tokio::task::spawn_blocking(move || engine.summary(window, agent.as_deref(), Default::default())).await {
+        Ok(s) => axum::Json(s).into_response(),
+        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &format!("summary failed: {e}")),
+    }
+}
+
 async fn stats(State(st): State<ApiState>, headers: HeaderMap) -> Response {
-    let auth = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
+    let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     if !st.tokens.may_read(auth) {
         return unauthorized();
     }

@@ -21,15 +21,11 @@ pub enum BodyError {
 impl std::fmt::Display for BodyError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::TooLarge { limit } => write!(
-                f,
-                "request body exceeds the limit of {limit} bytes (after decompression)"
-            ),
+            Self::TooLarge { limit } => {
+                write!(f, "request body exceeds the limit of {limit} bytes (after decompression)")
+            }
             Self::BadGzip(e) => write!(f, "body is not valid gzip: {e}"),
-            Self::UnsupportedEncoding(e) => write!(
-                f,
-                "unsupported Content-Encoding {e:?} (use gzip or identity)"
-            ),
+            Self::UnsupportedEncoding(e) => write!(f, "unsupported Content-Encoding {e:?} (use gzip or identity)"),
         }
     }
 }
@@ -71,40 +67,22 @@ mod tests {
 
     #[test]
     fn gzip_round_trip_and_identity() {
-        assert_eq!(
-            decode(&gzip(b"hello"), Some("gzip"), 100),
-            Ok(b"hello".to_vec())
-        );
+        assert_eq!(decode(&gzip(b"hello"), Some("gzip"), 100), Ok(b"hello".to_vec()));
         assert_eq!(decode(b"hello", None, 100), Ok(b"hello".to_vec()));
-        assert_eq!(
-            decode(b"hello", Some("identity"), 100),
-            Ok(b"hello".to_vec())
-        );
+        assert_eq!(decode(b"hello", Some("identity"), 100), Ok(b"hello".to_vec()));
     }
 
     #[test]
     fn bomb_stops_at_the_limit() {
         let bomb = gzip(&vec![0u8; 10 << 20]);
         assert!(bomb.len() < 64 << 10, "compresses well");
-        assert_eq!(
-            decode(&bomb, Some("gzip"), 1 << 20),
-            Err(BodyError::TooLarge { limit: 1 << 20 })
-        );
+        assert_eq!(decode(&bomb, Some("gzip"), 1 << 20), Err(BodyError::TooLarge { limit: 1 << 20 }));
     }
 
     #[test]
     fn bad_gzip_and_unknown_encodings() {
-        assert!(matches!(
-            decode(b"not gzip", Some("gzip"), 100),
-            Err(BodyError::BadGzip(_))
-        ));
-        assert!(matches!(
-            decode(b"x", Some("br"), 100),
-            Err(BodyError::UnsupportedEncoding(_))
-        ));
-        assert_eq!(
-            decode(&[0; 101], None, 100),
-            Err(BodyError::TooLarge { limit: 100 })
-        );
+        assert!(matches!(decode(b"not gzip", Some("gzip"), 100), Err(BodyError::BadGzip(_))));
+        assert!(matches!(decode(b"x", Some("br"), 100), Err(BodyError::UnsupportedEncoding(_))));
+        assert_eq!(decode(&[0; 101], None, 100), Err(BodyError::TooLarge { limit: 100 }));
     }
 }

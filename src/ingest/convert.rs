@@ -14,9 +14,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 
 use crate::model::{SpanId, StatusCode, TraceId};
 use crate::semconv::{self, AttrList, SpanInput, Value};
-use crate::store::record::{
-    Attr, AttrValue, EventRecord, LogRecord, PointRecord, ResourceRecord, SpanRecord,
-};
+use crate::store::record::{Attr, AttrValue, EventRecord, LogRecord, PointRecord, ResourceRecord, SpanRecord};
 
 /// How much of an attribute value the store keeps.
 #[derive(Debug, Clone, Copy)]
@@ -27,9 +25,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            max_attr_bytes: 64 * 1024,
-        }
+        Self { max_attr_bytes: 64 * 1024 }
     }
 }
 
@@ -46,11 +42,7 @@ pub struct Converted<T> {
 
 impl<T> Default for Converted<T> {
     fn default() -> Self {
-        Self {
-            items: Vec::new(),
-            rejected: 0,
-            errors: Vec::new(),
-        }
+        Self { items: Vec::new(), rejected: 0, errors: Vec::new() }
     }
 }
 
@@ -79,16 +71,8 @@ impl<T> Converted<T> {
         if self.rejected == 0 {
             return String::new();
         }
-        let more = if self.rejected as usize > self.errors.len() {
-            "; …"
-        } else {
-            ""
-        };
-        format!(
-            "{} item(s) rejected: {}{more}",
-            self.rejected,
-            self.errors.join("; ")
-        )
+        let more = if self.rejected as usize > self.errors.len() { "; …" } else { "" };
+        format!("{} item(s) rejected: {}{more}", self.rejected, self.errors.join("; "))
     }
 }
 
@@ -116,24 +100,12 @@ fn any_to_json(v: &AnyValue) -> serde_json::Value {
     match &v.value {
         Some(any_value::Value::StringValue(s)) => J::String(s.clone()),
         Some(any_value::Value::IntValue(i)) => J::from(*i),
-        Some(any_value::Value::DoubleValue(d)) => {
-            serde_json::Number::from_f64(*d).map_or(J::Null, J::Number)
-        }
+        Some(any_value::Value::DoubleValue(d)) => serde_json::Number::from_f64(*d).map_or(J::Null, J::Number),
         Some(any_value::Value::BoolValue(b)) => J::Bool(*b),
         Some(any_value::Value::BytesValue(b)) => J::String(format!("<{} bytes>", b.len())),
-        Some(any_value::Value::ArrayValue(a)) => {
-            J::Array(a.values.iter().map(any_to_json).collect())
-        }
+        Some(any_value::Value::ArrayValue(a)) => J::Array(a.values.iter().map(any_to_json).collect()),
         Some(any_value::Value::KvlistValue(kv)) => J::Object(
-            kv.values
-                .iter()
-                .map(|kv| {
-                    (
-                        kv.key.clone(),
-                        kv.value.as_ref().map_or(J::Null, any_to_json),
-                    )
-                })
-                .collect(),
+            kv.values.iter().map(|kv| (kv.key.clone(), kv.value.as_ref().map_or(J::Null, any_to_json))).collect(),
         ),
         // Profiles-only string-table references carry no text of their own.
         Some(any_value::Value::StringValueStrindex(_)) | None => J::Null,
@@ -160,14 +132,7 @@ pub fn attr_value(v: Option<&AnyValue>, limits: Limits) -> AttrValue {
 }
 
 fn attrs(kvs: &[KeyValue], limits: Limits) -> Vec<Attr> {
-    kvs.iter()
-        .map(|kv| {
-            (
-                kv.key.as_str().into(),
-                attr_value(kv.value.as_ref(), limits),
-            )
-        })
-        .collect()
+    kvs.iter().map(|kv| (kv.key.as_str().into(), attr_value(kv.value.as_ref(), limits))).collect()
 }
 
 fn resource_record(r: Option<&Resource>, limits: Limits) -> Arc<ResourceRecord> {
@@ -176,16 +141,11 @@ fn resource_record(r: Option<&Resource>, limits: Limits) -> Arc<ResourceRecord> 
         .iter()
         .find(|kv| kv.key == "service.name")
         .and_then(|kv| value_of(kv.value.as_ref()).text().map(|s| s.into_owned()));
-    Arc::new(ResourceRecord {
-        service,
-        attrs: attrs(kvs, limits),
-    })
+    Arc::new(ResourceRecord { service, attrs: attrs(kvs, limits) })
 }
 
 fn trace_id(bytes: &[u8]) -> Result<TraceId, String> {
-    let id: TraceId = bytes
-        .try_into()
-        .map_err(|_| format!("trace id has {} bytes, expected 16", bytes.len()))?;
+    let id: TraceId = bytes.try_into().map_err(|_| format!("trace id has {} bytes, expected 16", bytes.len()))?;
     if id == [0; 16] {
         return Err("trace id is all zeroes".into());
     }
@@ -193,9 +153,7 @@ fn trace_id(bytes: &[u8]) -> Result<TraceId, String> {
 }
 
 fn span_id(bytes: &[u8], what: &str) -> Result<SpanId, String> {
-    let id: SpanId = bytes
-        .try_into()
-        .map_err(|_| format!("{what} has {} bytes, expected 8", bytes.len()))?;
+    let id: SpanId = bytes.try_into().map_err(|_| format!("{what} has {} bytes, expected 8", bytes.len()))?;
     if id == [0; 8] {
         return Err(format!("{what} is all zeroes"));
     }
@@ -207,9 +165,7 @@ fn optional_id<const N: usize>(bytes: &[u8], what: &str) -> Result<Option<[u8; N
     if bytes.is_empty() {
         return Ok(None);
     }
-    let id: [u8; N] = bytes
-        .try_into()
-        .map_err(|_| format!("{what} has {} bytes, expected {N}", bytes.len()))?;
+    let id: [u8; N] = bytes.try_into().map_err(|_| format!("{what} has {} bytes, expected {N}", bytes.len()))?;
     Ok((id != [0; N]).then_some(id))
 }
 
@@ -218,10 +174,7 @@ pub fn traces(req: &ExportTraceServiceRequest, limits: Limits) -> Converted<Span
     let mut out = Converted::default();
     for rs in &req.resource_spans {
         let resource = resource_record(rs.resource.as_ref(), limits);
-        let res_kvs = rs
-            .resource
-            .as_ref()
-            .map_or(&[][..], |r| r.attributes.as_slice());
+        let res_kvs = rs.resource.as_ref().map_or(&[][..], |r| r.attributes.as_slice());
         for ss in &rs.scope_spans {
             for span in &ss.spans {
                 let ids = trace_id(&span.trace_id).and_then(|t| {
@@ -244,9 +197,7 @@ pub fn traces(req: &ExportTraceServiceRequest, limits: Limits) -> Converted<Span
                         attrs: span.attributes.as_slice(),
                         resource: res_kvs,
                     },
-                    span.events
-                        .iter()
-                        .map(|e| (e.name.as_str(), e.attributes.as_slice())),
+                    span.events.iter().map(|e| (e.name.as_str(), e.attributes.as_slice())),
                 );
                 out.items.push(SpanRecord {
                     trace_id: trace,
@@ -306,11 +257,7 @@ pub fn logs(req: &ExportLogsServiceRequest, limits: Limits) -> Converted<LogReco
                 } else {
                     log.event_name.clone()
                 };
-                let time_ns = if log.time_unix_nano != 0 {
-                    log.time_unix_nano
-                } else {
-                    log.observed_time_unix_nano
-                };
+                let time_ns = if log.time_unix_nano != 0 { log.time_unix_nano } else { log.observed_time_unix_nano };
                 out.items.push(LogRecord {
                     time_ns,
                     trace_id: trace,
@@ -332,15 +279,8 @@ fn exemplar_ids(exemplars: &[Exemplar]) -> (Option<TraceId>, Option<SpanId>) {
     exemplars
         .iter()
         .find_map(|e| {
-            let t = optional_id::<16>(&e.trace_id, "exemplar trace id")
-                .ok()
-                .flatten()?;
-            Some((
-                Some(t),
-                optional_id::<8>(&e.span_id, "exemplar span id")
-                    .ok()
-                    .flatten(),
-            ))
+            let t = optional_id::<16>(&e.trace_id, "exemplar trace id").ok().flatten()?;
+            Some((Some(t), optional_id::<8>(&e.span_id, "exemplar span id").ok().flatten()))
         })
         .unwrap_or((None, None))
 }
@@ -384,15 +324,7 @@ pub fn metrics(req: &ExportMetricsServiceRequest, limits: Limits) -> Converted<P
                     Some(Data::Summary(s)) => s
                         .data_points
                         .iter()
-                        .map(|p| {
-                            (
-                                p.time_unix_nano,
-                                p.sum,
-                                p.count,
-                                p.attributes.as_slice(),
-                                &[][..],
-                            )
-                        })
+                        .map(|p| (p.time_unix_nano, p.sum, p.count, p.attributes.as_slice(), &[][..]))
                         .collect(),
                     None => {
                         out.reject(format!("metric {:?}: no data", truncate(&metric.name, 64)));
@@ -434,13 +366,7 @@ fn number_point(p: &opentelemetry_proto::tonic::metrics::v1::NumberDataPoint) ->
         Some(number_data_point::Value::AsInt(i)) => i as f64,
         None => 0.0,
     };
-    (
-        p.time_unix_nano,
-        value,
-        1,
-        p.attributes.as_slice(),
-        p.exemplars.as_slice(),
-    )
+    (p.time_unix_nano, value, 1, p.attributes.as_slice(), p.exemplars.as_slice())
 }
 
 /// At most `max` bytes of `s`, cut on a character boundary.

@@ -3,9 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
-    LogsService, LogsServiceServer,
-};
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{LogsService, LogsServiceServer};
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
@@ -15,9 +13,7 @@ use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
@@ -39,10 +35,7 @@ pub struct GrpcIngest {
 
 impl GrpcIngest {
     fn authorize<T>(&self, req: &Request<T>) -> Result<(), Status> {
-        let header = req
-            .metadata()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok());
+        let header = req.metadata().get("authorization").and_then(|v| v.to_str().ok());
         if super::bearer_ok(self.token.as_deref(), header) {
             Ok(())
         } else {
@@ -60,9 +53,7 @@ fn throttled() -> Status {
 }
 
 fn done<M>(submitted: Result<(), Throttled>, response: M) -> Result<Response<M>, Status> {
-    submitted
-        .map(|()| Response::new(response))
-        .map_err(|Throttled| throttled())
+    submitted.map(|()| Response::new(response)).map_err(|Throttled| throttled())
 }
 
 #[tonic::async_trait]
@@ -73,16 +64,9 @@ impl TraceService for GrpcIngest {
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
         self.authorize(&req)?;
         let c = convert::traces(req.get_ref(), self.engine.config().limits);
-        let partial = (c.rejected > 0).then(|| ExportTracePartialSuccess {
-            rejected_spans: c.rejected as i64,
-            error_message: c.message(),
-        });
-        done(
-            self.engine.submit_spans(c),
-            ExportTraceServiceResponse {
-                partial_success: partial,
-            },
-        )
+        let partial = (c.rejected > 0)
+            .then(|| ExportTracePartialSuccess { rejected_spans: c.rejected as i64, error_message: c.message() });
+        done(self.engine.submit_spans(c), ExportTraceServiceResponse { partial_success: partial })
     }
 }
 
@@ -98,12 +82,7 @@ impl MetricsService for GrpcIngest {
             rejected_data_points: c.rejected as i64,
             error_message: c.message(),
         });
-        done(
-            self.engine.submit_points(c),
-            ExportMetricsServiceResponse {
-                partial_success: partial,
-            },
-        )
+        done(self.engine.submit_points(c), ExportMetricsServiceResponse { partial_success: partial })
     }
 }
 
@@ -115,16 +94,9 @@ impl LogsService for GrpcIngest {
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
         self.authorize(&req)?;
         let c = convert::logs(req.get_ref(), self.engine.config().limits);
-        let partial = (c.rejected > 0).then(|| ExportLogsPartialSuccess {
-            rejected_log_records: c.rejected as i64,
-            error_message: c.message(),
-        });
-        done(
-            self.engine.submit_logs(c),
-            ExportLogsServiceResponse {
-                partial_success: partial,
-            },
-        )
+        let partial = (c.rejected > 0)
+            .then(|| ExportLogsPartialSuccess { rejected_log_records: c.rejected as i64, error_message: c.message() });
+        done(self.engine.submit_logs(c), ExportLogsServiceResponse { partial_success: partial })
     }
 }
 
@@ -149,32 +121,22 @@ pub async fn serve(
         .add_service(traces)
         .add_service(metrics)
         .add_service(logs)
-        .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::TcpListenerStream::new(listener),
-            shutdown,
-        )
+        .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), shutdown)
         .await
 }
 
 /// tonic reports undecodable messages as INTERNAL and oversized ones as OUT_OF_RANGE; the
 /// OTLP contract says INVALID_ARGUMENT and RESOURCE_EXHAUSTED (both non-retryable). This
 /// layer rewrites those two trailers-only answers.
-fn tower_layer_status_fix() -> tower::util::MapResponseLayer<
-    fn(http::Response<tonic::body::Body>) -> http::Response<tonic::body::Body>,
-> {
+fn tower_layer_status_fix()
+-> tower::util::MapResponseLayer<fn(http::Response<tonic::body::Body>) -> http::Response<tonic::body::Body>> {
     tower::util::MapResponseLayer::new(fix_status as fn(_) -> _)
 }
 
 fn fix_status(mut res: http::Response<tonic::body::Body>) -> http::Response<tonic::body::Body> {
     let headers = res.headers_mut();
-    let status = headers
-        .get("grpc-status")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|s| s.parse::<i32>().ok());
-    let message = headers
-        .get("grpc-message")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let status = headers.get("grpc-status").and_then(|v| v.to_str().ok()).and_then(|s| s.parse::<i32>().ok());
+    let message = headers.get("grpc-message").and_then(|v| v.to_str().ok()).unwrap_or("");
     let fixed = match status {
         Some(13) if message.contains("decode") => Some("3"),
         Some(11) if message.contains("too large") || message.contains("too%20large") => Some("8"),

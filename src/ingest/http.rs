@@ -52,14 +52,8 @@ enum Signal {
 /// The router for the OTLP/HTTP port.
 pub fn router(state: HttpIngest) -> Router {
     Router::new()
-        .route(
-            "/v1/traces",
-            post(|s, h, b| export(s, h, b, Signal::Traces)),
-        )
-        .route(
-            "/v1/metrics",
-            post(|s, h, b| export(s, h, b, Signal::Metrics)),
-        )
+        .route("/v1/traces", post(|s, h, b| export(s, h, b, Signal::Traces)))
+        .route("/v1/metrics", post(|s, h, b| export(s, h, b, Signal::Metrics)))
         .route("/v1/logs", post(|s, h, b| export(s, h, b, Signal::Logs)))
         .fallback(|| async {
             error(
@@ -74,17 +68,10 @@ pub fn router(state: HttpIngest) -> Router {
 
 fn error(enc: Encoding, status: StatusCode, code: i32, message: String) -> Response {
     let body = RpcStatus { code, message };
-    encoded(enc, status, body.encode_to_vec(), || {
-        serde_json::to_vec(&body).unwrap_or_default()
-    })
+    encoded(enc, status, body.encode_to_vec(), || serde_json::to_vec(&body).unwrap_or_default())
 }
 
-fn encoded(
-    enc: Encoding,
-    status: StatusCode,
-    proto: Vec<u8>,
-    json: impl FnOnce() -> Vec<u8>,
-) -> Response {
+fn encoded(enc: Encoding, status: StatusCode, proto: Vec<u8>, json: impl FnOnce() -> Vec<u8>) -> Response {
     let (ctype, bytes) = match enc {
         Encoding::Proto => ("application/x-protobuf", proto),
         Encoding::Json => ("application/json", json()),
@@ -99,25 +86,14 @@ fn throttled(enc: Encoding) -> Response {
         code::UNAVAILABLE,
         "ingest queue is full; retry after the indicated delay".into(),
     );
-    r.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     r
 }
 
-async fn export(
-    State(st): State<HttpIngest>,
-    headers: HeaderMap,
-    raw: Body,
-    signal: Signal,
-) -> Response {
+async fn export(State(st): State<HttpIngest>, headers: HeaderMap, raw: Body, signal: Signal) -> Response {
     let header_str = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     let ctype = header_str(header::CONTENT_TYPE).unwrap_or("");
-    let mime = ctype
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let mime = ctype.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     let enc = match mime.as_str() {
         "application/x-protobuf" | "application/protobuf" => Encoding::Proto,
         "application/json" => Encoding::Json,
@@ -126,19 +102,12 @@ async fn export(
                 Encoding::Json,
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 code::INVALID_ARGUMENT,
-                format!(
-                    "unsupported Content-Type {ctype:?}: use application/x-protobuf or application/json"
-                ),
+                format!("unsupported Content-Type {ctype:?}: use application/x-protobuf or application/json"),
             );
         }
     };
     if !super::bearer_ok(st.token.as_deref(), header_str(header::AUTHORIZATION)) {
-        return error(
-            enc,
-            StatusCode::UNAUTHORIZED,
-            code::UNAUTHENTICATED,
-            "missing or wrong bearer token".into(),
-        );
+        return error(enc, StatusCode::UNAUTHORIZED, code::UNAUTHENTICATED, "missing or wrong bearer token".into());
     }
     let limit = st.max_request_bytes;
     let raw = match axum::body::to_bytes(raw, limit).await {
@@ -149,62 +118,38 @@ async fn export(
         Ok(b) => b,
         Err(body::BodyError::TooLarge { limit }) => return too_large(enc, limit),
         Err(e @ body::BodyError::UnsupportedEncoding(_)) => {
-            return error(
-                enc,
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                code::INVALID_ARGUMENT,
-                e.to_string(),
-            );
+            return error(enc, StatusCode::UNSUPPORTED_MEDIA_TYPE, code::INVALID_ARGUMENT, e.to_string());
         }
         Err(e) => return invalid(&st, enc, e.to_string()),
     };
     let limits = st.engine.config().limits;
     match signal {
         Signal::Traces => {
-            let decoded =
-                match decode_request::<ExportTraceServiceRequest>(enc, &bytes, json::traces) {
-                    Ok(d) => d,
-                    Err(e) => return invalid(&st, enc, e),
-                };
+            let decoded = match decode_request::<ExportTraceServiceRequest>(enc, &bytes, json::traces) {
+                Ok(d) => d,
+                Err(e) => return invalid(&st, enc, e),
+            };
             let c = merge(convert::traces(&decoded.request, limits), decoded);
-            let partial = (c.rejected > 0).then(|| ExportTracePartialSuccess {
-                rejected_spans: c.rejected as i64,
-                error_message: c.message(),
-            });
+            let partial = (c.rejected > 0)
+                .then(|| ExportTracePartialSuccess { rejected_spans: c.rejected as i64, error_message: c.message() });
             let json = partial_json("rejectedSpans", &c);
-            answer(
-                enc,
-                st.engine.submit_spans(c),
-                ExportTraceServiceResponse {
-                    partial_success: partial,
-                },
-                json,
-            )
+            answer(enc, st.engine.submit_spans(c), ExportTraceServiceResponse { partial_success: partial }, json)
         }
         Signal::Metrics => {
-            let decoded =
-                match decode_request::<ExportMetricsServiceRequest>(enc, &bytes, json::metrics) {
-                    Ok(d) => d,
-                    Err(e) => return invalid(&st, enc, e),
-                };
+            let decoded = match decode_request::<ExportMetricsServiceRequest>(enc, &bytes, json::metrics) {
+                Ok(d) => d,
+                Err(e) => return invalid(&st, enc, e),
+            };
             let c = merge(convert::metrics(&decoded.request, limits), decoded);
             let partial = (c.rejected > 0).then(|| ExportMetricsPartialSuccess {
                 rejected_data_points: c.rejected as i64,
                 error_message: c.message(),
             });
             let json = partial_json("rejectedDataPoints", &c);
-            answer(
-                enc,
-                st.engine.submit_points(c),
-                ExportMetricsServiceResponse {
-                    partial_success: partial,
-                },
-                json,
-            )
+            answer(enc, st.engine.submit_points(c), ExportMetricsServiceResponse { partial_success: partial }, json)
         }
         Signal::Logs => {
-            let decoded = match decode_request::<ExportLogsServiceRequest>(enc, &bytes, json::logs)
-            {
+            let decoded = match decode_request::<ExportLogsServiceRequest>(enc, &bytes, json::logs) {
                 Ok(d) => d,
                 Err(e) => return invalid(&st, enc, e),
             };
@@ -214,35 +159,18 @@ async fn export(
                 error_message: c.message(),
             });
             let json = partial_json("rejectedLogRecords", &c);
-            answer(
-                enc,
-                st.engine.submit_logs(c),
-                ExportLogsServiceResponse {
-                    partial_success: partial,
-                },
-                json,
-            )
+            answer(enc, st.engine.submit_logs(c), ExportLogsServiceResponse { partial_success: partial }, json)
         }
     }
 }
 
 fn too_large(enc: Encoding, limit: usize) -> Response {
-    error(
-        enc,
-        StatusCode::PAYLOAD_TOO_LARGE,
-        code::RESOURCE_EXHAUSTED,
-        body::BodyError::TooLarge { limit }.to_string(),
-    )
+    error(enc, StatusCode::PAYLOAD_TOO_LARGE, code::RESOURCE_EXHAUSTED, body::BodyError::TooLarge { limit }.to_string())
 }
 
 fn invalid(st: &HttpIngest, enc: Encoding, message: String) -> Response {
     st.engine.count_invalid_request();
-    error(
-        enc,
-        StatusCode::BAD_REQUEST,
-        code::INVALID_ARGUMENT,
-        message,
-    )
+    error(enc, StatusCode::BAD_REQUEST, code::INVALID_ARGUMENT, message)
 }
 
 fn decode_request<T: Message + Default>(
@@ -252,11 +180,7 @@ fn decode_request<T: Message + Default>(
 ) -> Result<Decoded<T>, String> {
     match enc {
         Encoding::Proto => T::decode(bytes)
-            .map(|request| Decoded {
-                request,
-                rejected: 0,
-                errors: Vec::new(),
-            })
+            .map(|request| Decoded { request, rejected: 0, errors: Vec::new() })
             .map_err(|e| format!("invalid protobuf: {e}")),
         Encoding::Json => from_json(json::parse_object(bytes)?),
     }
@@ -277,12 +201,7 @@ fn partial_json<T>(field: &str, c: &Converted<T>) -> Vec<u8> {
     doc.to_string().into_bytes()
 }
 
-fn answer<M: Message>(
-    enc: Encoding,
-    submitted: Result<(), Throttled>,
-    response: M,
-    json: Vec<u8>,
-) -> Response {
+fn answer<M: Message>(enc: Encoding, submitted: Result<(), Throttled>, response: M, json: Vec<u8>) -> Response {
     match submitted {
         Ok(()) => encoded(enc, StatusCode::OK, response.encode_to_vec(), || json),
         Err(Throttled) => throttled(enc),

@@ -124,10 +124,7 @@ fn fix_id(v: &mut Value, bytes: usize) {
     if s.is_empty() || (s.len() == bytes * 2 && s.bytes().all(|b| b.is_ascii_hexdigit())) {
         return;
     }
-    for engine in [
-        &base64::engine::general_purpose::STANDARD,
-        &base64::engine::general_purpose::URL_SAFE,
-    ] {
+    for engine in [&base64::engine::general_purpose::STANDARD, &base64::engine::general_purpose::URL_SAFE] {
         if let Ok(raw) = engine.decode(s.as_bytes()) {
             if raw.len() == bytes {
                 *s = hex::encode(raw);
@@ -149,14 +146,8 @@ fn fix_enum(v: &mut Value, prefix: &str, names: &[(&str, i64)]) {
     }
 }
 
-const SPAN_KINDS: &[(&str, i64)] = &[
-    ("UNSPECIFIED", 0),
-    ("INTERNAL", 1),
-    ("SERVER", 2),
-    ("CLIENT", 3),
-    ("PRODUCER", 4),
-    ("CONSUMER", 5),
-];
+const SPAN_KINDS: &[(&str, i64)] =
+    &[("UNSPECIFIED", 0), ("INTERNAL", 1), ("SERVER", 2), ("CLIENT", 3), ("PRODUCER", 4), ("CONSUMER", 5)];
 const STATUS_CODES: &[(&str, i64)] = &[("UNSET", 0), ("OK", 1), ("ERROR", 2)];
 const TEMPORALITIES: &[(&str, i64)] = &[("UNSPECIFIED", 0), ("DELTA", 1), ("CUMULATIVE", 2)];
 const SEVERITIES: &[(&str, i64)] = &[
@@ -198,9 +189,7 @@ fn fix_item(v: &mut Value) {
                     "kind" => fix_enum(val, "SPAN_KIND_", SPAN_KINDS),
                     "code" => fix_enum(val, "STATUS_CODE_", STATUS_CODES),
                     "severityNumber" => fix_enum(val, "SEVERITY_NUMBER_", SEVERITIES),
-                    "aggregationTemporality" => {
-                        fix_enum(val, "AGGREGATION_TEMPORALITY_", TEMPORALITIES)
-                    }
+                    "aggregationTemporality" => fix_enum(val, "AGGREGATION_TEMPORALITY_", TEMPORALITIES),
                     _ => fix_item(val),
                 }
             }
@@ -216,11 +205,7 @@ fn decode<T: DeserializeOwned>(mut v: Value) -> Result<T, String> {
 }
 
 /// One resource block: its resource, schema URL, and per scope the decoded items.
-type Block<I> = (
-    Option<Resource>,
-    String,
-    Vec<(Option<InstrumentationScope>, String, Vec<I>)>,
-);
+type Block<I> = (Option<Resource>, String, Vec<(Option<InstrumentationScope>, String, Vec<I>)>);
 
 /// Walks `top` → resource blocks → `scope_key` → scope blocks → `item_key` → items.
 fn blocks<I: DeserializeOwned, T>(
@@ -237,23 +222,14 @@ fn blocks<I: DeserializeOwned, T>(
     let mut result = Vec::new();
     for (ri, mut block) in list.into_iter().enumerate() {
         let Value::Object(block_map) = &mut block else {
-            out.reject(
-                1,
-                format!("{top}[{ri}] is {}, expected an object", kind_of(&block)),
-            );
+            out.reject(1, format!("{top}[{ri}] is {}, expected an object", kind_of(&block)));
             continue;
         };
         let scopes = match block_map.remove(scope_key) {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(s)) => s,
             Some(other) => {
-                out.reject(
-                    1,
-                    format!(
-                        "{top}[{ri}].{scope_key} is {}, expected an array",
-                        kind_of(&other)
-                    ),
-                );
+                out.reject(1, format!("{top}[{ri}].{scope_key} is {}, expected an array", kind_of(&other)));
                 continue;
             }
         };
@@ -264,46 +240,27 @@ fn blocks<I: DeserializeOwned, T>(
                 Err(e) => {
                     let n: u64 = scopes
                         .iter()
-                        .map(|s| {
-                            s.get(item_key).map_or(0, |i| {
-                                i.as_array().map_or(1, |a| a.iter().map(count).sum())
-                            })
-                        })
+                        .map(|s| s.get(item_key).map_or(0, |i| i.as_array().map_or(1, |a| a.iter().map(count).sum())))
                         .sum();
                     out.reject(n.max(1), format!("{top}[{ri}].resource: {e}"));
                     continue;
                 }
             },
         };
-        let schema = block_map
-            .get("schemaUrl")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        let schema = block_map.get("schemaUrl").and_then(Value::as_str).unwrap_or_default().to_owned();
         let mut scope_out = Vec::new();
         for (si, mut scope_block) in scopes.into_iter().enumerate() {
             let Value::Object(scope_map) = &mut scope_block else {
                 out.reject(1, format!("{top}[{ri}].{scope_key}[{si}] is not an object"));
                 continue;
             };
-            let scope: Option<InstrumentationScope> =
-                scope_map.remove("scope").and_then(|s| decode(s).ok());
-            let scope_schema = scope_map
-                .get("schemaUrl")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
+            let scope: Option<InstrumentationScope> = scope_map.remove("scope").and_then(|s| decode(s).ok());
+            let scope_schema = scope_map.get("schemaUrl").and_then(Value::as_str).unwrap_or_default().to_owned();
             let items = match scope_map.remove(item_key) {
                 None | Some(Value::Null) => Vec::new(),
                 Some(Value::Array(items)) => items,
                 Some(other) => {
-                    out.reject(
-                        1,
-                        format!(
-                            "{top}[{ri}].{scope_key}[{si}].{item_key} is {}",
-                            kind_of(&other)
-                        ),
-                    );
+                    out.reject(1, format!("{top}[{ri}].{scope_key}[{si}].{item_key} is {}", kind_of(&other)));
                     continue;
                 }
             };
@@ -328,33 +285,17 @@ fn one(_: &Value) -> u64 {
 
 /// A metric counts as its data points (at least one).
 fn metric_points(v: &Value) -> u64 {
-    let n: u64 = [
-        "gauge",
-        "sum",
-        "histogram",
-        "exponentialHistogram",
-        "summary",
-    ]
-    .iter()
-    .filter_map(|k| {
-        v.get(k)?
-            .get("dataPoints")?
-            .as_array()
-            .map(|a| a.len() as u64)
-    })
-    .sum();
+    let n: u64 = ["gauge", "sum", "histogram", "exponentialHistogram", "summary"]
+        .iter()
+        .filter_map(|k| v.get(k)?.get("dataPoints")?.as_array().map(|a| a.len() as u64))
+        .sum();
     n.max(1)
 }
 
 /// Decodes an `ExportTraceServiceRequest` from OTLP/JSON.
 pub fn traces(mut obj: Map<String, Value>) -> Result<Decoded<ExportTraceServiceRequest>, String> {
     let mut out = Decoded::<ExportTraceServiceRequest>::default();
-    let blocks = blocks::<Span, _>(
-        &mut obj,
-        ("resourceSpans", "scopeSpans", "spans"),
-        one,
-        &mut out,
-    )?;
+    let blocks = blocks::<Span, _>(&mut obj, ("resourceSpans", "scopeSpans", "spans"), one, &mut out)?;
     out.request.resource_spans = blocks
         .into_iter()
         .map(|(resource, schema_url, scopes)| ResourceSpans {
@@ -362,11 +303,7 @@ pub fn traces(mut obj: Map<String, Value>) -> Result<Decoded<ExportTraceServiceR
             schema_url,
             scope_spans: scopes
                 .into_iter()
-                .map(|(scope, schema_url, spans)| ScopeSpans {
-                    scope,
-                    spans,
-                    schema_url,
-                })
+                .map(|(scope, schema_url, spans)| ScopeSpans { scope, spans, schema_url })
                 .collect(),
         })
         .collect();
@@ -376,12 +313,7 @@ pub fn traces(mut obj: Map<String, Value>) -> Result<Decoded<ExportTraceServiceR
 /// Decodes an `ExportLogsServiceRequest` from OTLP/JSON.
 pub fn logs(mut obj: Map<String, Value>) -> Result<Decoded<ExportLogsServiceRequest>, String> {
     let mut out = Decoded::<ExportLogsServiceRequest>::default();
-    let blocks = blocks::<LogRecord, _>(
-        &mut obj,
-        ("resourceLogs", "scopeLogs", "logRecords"),
-        one,
-        &mut out,
-    )?;
+    let blocks = blocks::<LogRecord, _>(&mut obj, ("resourceLogs", "scopeLogs", "logRecords"), one, &mut out)?;
     out.request.resource_logs = blocks
         .into_iter()
         .map(|(resource, schema_url, scopes)| ResourceLogs {
@@ -389,11 +321,7 @@ pub fn logs(mut obj: Map<String, Value>) -> Result<Decoded<ExportLogsServiceRequ
             schema_url,
             scope_logs: scopes
                 .into_iter()
-                .map(|(scope, schema_url, log_records)| ScopeLogs {
-                    scope,
-                    log_records,
-                    schema_url,
-                })
+                .map(|(scope, schema_url, log_records)| ScopeLogs { scope, log_records, schema_url })
                 .collect(),
         })
         .collect();
@@ -401,16 +329,10 @@ pub fn logs(mut obj: Map<String, Value>) -> Result<Decoded<ExportLogsServiceRequ
 }
 
 /// Decodes an `ExportMetricsServiceRequest` from OTLP/JSON.
-pub fn metrics(
-    mut obj: Map<String, Value>,
-) -> Result<Decoded<ExportMetricsServiceRequest>, String> {
+pub fn metrics(mut obj: Map<String, Value>) -> Result<Decoded<ExportMetricsServiceRequest>, String> {
     let mut out = Decoded::<ExportMetricsServiceRequest>::default();
-    let blocks = blocks::<Metric, _>(
-        &mut obj,
-        ("resourceMetrics", "scopeMetrics", "metrics"),
-        metric_points,
-        &mut out,
-    )?;
+    let blocks =
+        blocks::<Metric, _>(&mut obj, ("resourceMetrics", "scopeMetrics", "metrics"), metric_points, &mut out)?;
     out.request.resource_metrics = blocks
         .into_iter()
         .map(|(resource, schema_url, scopes)| ResourceMetrics {
@@ -418,11 +340,7 @@ pub fn metrics(
             schema_url,
             scope_metrics: scopes
                 .into_iter()
-                .map(|(scope, schema_url, metrics)| ScopeMetrics {
-                    scope,
-                    metrics,
-                    schema_url,
-                })
+                .map(|(scope, schema_url, metrics)| ScopeMetrics { scope, metrics, schema_url })
                 .collect(),
         })
         .collect();
@@ -448,14 +366,8 @@ mod tests {
         );
         assert_eq!(d.rejected, 0, "{:?}", d.errors);
         let spans = &d.request.resource_spans[0].scope_spans[0].spans;
-        assert_eq!(
-            spans[0].trace_id, spans[1].trace_id,
-            "base64 decodes to the same id"
-        );
-        assert_eq!(
-            spans[1].span_id,
-            hex::decode("eee19b7ec3c1b174").expect("hex")
-        );
+        assert_eq!(spans[0].trace_id, spans[1].trace_id, "base64 decodes to the same id");
+        assert_eq!(spans[1].span_id, hex::decode("eee19b7ec3c1b174").expect("hex"));
         assert_eq!((spans[0].kind, spans[1].kind), (2, 3));
         assert_eq!(spans[0].status.as_ref().map(|s| s.code), Some(2));
         assert_eq!(spans[0].start_time_unix_nano, 1);
@@ -501,10 +413,7 @@ mod tests {
         body.extend_from_slice(&[0xff, 0xfe]);
         body.extend_from_slice(br#""}]}]}]}"#);
         let d = traces(parse_object(&body).expect("lossy parse")).expect("traces");
-        assert_eq!(
-            d.request.resource_spans[0].scope_spans[0].spans[0].name,
-            "x\u{fffd}\u{fffd}"
-        );
+        assert_eq!(d.request.resource_spans[0].scope_spans[0].spans[0].name, "x\u{fffd}\u{fffd}");
     }
 
     #[test]
@@ -532,9 +441,6 @@ mod tests {
         )
         .expect("logs");
         let rec = &l.request.resource_logs[0].scope_logs[0].log_records[0];
-        assert_eq!(
-            (rec.severity_number, rec.event_name.as_str()),
-            (13, "gen_ai.evaluation.result")
-        );
+        assert_eq!((rec.severity_number, rec.event_name.as_str()), (13, "gen_ai.evaluation.result"));
     }
 }

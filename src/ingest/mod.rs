@@ -39,10 +39,7 @@ pub fn bearer_ok(expected: Option<&str>, header: Option<&str>) -> bool {
     let Some(expected) = expected else {
         return true;
     };
-    let Some(given) = header.and_then(|h| {
-        h.strip_prefix("Bearer ")
-            .or_else(|| h.strip_prefix("bearer "))
-    }) else {
+    let Some(given) = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))) else {
         return false;
     };
     constant_time_eq(expected.trim().as_bytes(), given.trim().as_bytes())

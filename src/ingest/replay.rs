@@ -23,24 +23,18 @@ pub struct ReplayReport {
 }
 
 /// Loads one decoded line; answers the items rejected within it and why.
-async fn load(
-    engine: &Engine,
-    obj: Map<String, Value>,
-    limits: Limits,
-) -> Result<(u64, String), String> {
+async fn load(engine: &Engine, obj: Map<String, Value>, limits: Limits) -> Result<(u64, String), String> {
     match json::signal_of(&obj) {
         Some(json::Signal::Traces) => {
             let d = json::traces(obj)?;
-            let c =
-                convert::traces(&d.request, limits).with_decoder_rejections(d.rejected, d.errors);
+            let c = convert::traces(&d.request, limits).with_decoder_rejections(d.rejected, d.errors);
             let outcome = (c.rejected, c.message());
             engine.submit_spans_wait(c).await;
             Ok(outcome)
         }
         Some(json::Signal::Metrics) => {
             let d = json::metrics(obj)?;
-            let c =
-                convert::metrics(&d.request, limits).with_decoder_rejections(d.rejected, d.errors);
+            let c = convert::metrics(&d.request, limits).with_decoder_rejections(d.rejected, d.errors);
             let outcome = (c.rejected, c.message());
             engine.submit_points_wait(c).await;
             Ok(outcome)
@@ -52,9 +46,7 @@ async fn load(
             engine.submit_logs_wait(c).await;
             Ok(outcome)
         }
-        None => Err(
-            "not an OTLP export request (no resourceSpans, resourceMetrics or resourceLogs)".into(),
-        ),
+        None => Err("not an OTLP export request (no resourceSpans, resourceMetrics or resourceLogs)".into()),
     }
 }
 
@@ -80,9 +72,7 @@ pub async fn replay_file(engine: &Engine, path: &Path, report: &mut ReplayReport
             Ok(_) => number += 1,
             Err(e) => {
                 report.bad_lines += 1;
-                report
-                    .problems
-                    .push(format!("{name}:{}: read error: {e}", number + 1));
+                report.problems.push(format!("{name}:{}: read error: {e}", number + 1));
                 break;
             }
         }

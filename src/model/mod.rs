@@ -56,8 +56,7 @@ impl Outcome {
     pub fn parse(s: &str) -> Option<Self> {
         let lower = s.trim().to_ascii_lowercase();
         Some(match lower.as_str() {
-            "success" | "succeeded" | "ok" | "completed" | "complete" | "done" | "pass"
-            | "passed" => Self::Success,
+            "success" | "succeeded" | "ok" | "completed" | "complete" | "done" | "pass" | "passed" => Self::Success,
             "failure" | "failed" | "fail" | "error" | "errored" => Self::Failure,
             "abandoned" | "cancelled" | "canceled" | "aborted" => Self::Abandoned,
             "escalated" | "handed_off" | "human" => Self::Escalated,
@@ -181,9 +180,7 @@ impl GuardrailVerdict {
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s.trim().to_ascii_lowercase().as_str() {
             "allow" | "allowed" | "pass" | "passed" | "none" | "ok" | "no" | "false" => Self::Allow,
-            "block" | "blocked" | "deny" | "denied" | "reject" | "rejected" | "intervened" => {
-                Self::Block
-            }
+            "block" | "blocked" | "deny" | "denied" | "reject" | "rejected" | "intervened" => Self::Block,
             "redact" | "redacted" | "mask" | "masked" | "anonymize" | "anonymized" => Self::Redact,
             "flag" | "flagged" | "warn" | "warned" | "detected" | "yes" | "true" => Self::Flag,
             _ => return None,
@@ -227,9 +224,7 @@ impl ToolCallOutcome {
         Some(match s.trim().to_ascii_lowercase().as_str() {
             "allow" | "allowed" => Self::Allow,
             "deny" | "denied" | "block" | "blocked" => Self::Deny,
-            "require_approval" | "requires_approval" | "approval_required" | "ask" => {
-                Self::RequireApproval
-            }
+            "require_approval" | "requires_approval" | "approval_required" | "ask" => Self::RequireApproval,
             _ => return None,
         })
     }

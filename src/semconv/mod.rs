@@ -11,8 +11,8 @@ use std::sync::LazyLock;
 use rustc_hash::FxHashMap;
 
 use crate::model::{
-    Evaluation, GuardrailDecision, GuardrailStage, GuardrailVerdict, LlmFacts, Outcome, RunMarker,
-    SideEffect, SpanFacts, SpanRole, ToolCallDecision, ToolCallOutcome, ToolErrorClass, ToolFacts,
+    Evaluation, GuardrailDecision, GuardrailStage, GuardrailVerdict, LlmFacts, Outcome, RunMarker, SideEffect,
+    SpanFacts, SpanRole, ToolCallDecision, ToolCallOutcome, ToolErrorClass, ToolFacts,
 };
 
 /// Something the cockpit reads from the attributes.
@@ -110,9 +110,7 @@ impl<'a> Value<'a> {
     pub fn as_u64(self) -> Option<u64> {
         match self {
             Value::Int(i) => u64::try_from(i).ok(),
-            Value::Double(d) if d.is_finite() && d >= 0.0 && d.fract() == 0.0 && d < 1.8e19 => {
-                Some(d as u64)
-            }
+            Value::Double(d) if d.is_finite() && d >= 0.0 && d.fract() == 0.0 && d < 1.8e19 => Some(d as u64),
             Value::Str(s) => s.trim().parse().ok(),
             _ => None,
         }
@@ -184,30 +182,18 @@ impl Compiled {
                     Source::Span(key, guard) => {
                         let n = keys.len();
                         let index = *keys.entry(key).or_insert(n);
-                        Slot {
-                            resource: false,
-                            index,
-                            guard,
-                        }
+                        Slot { resource: false, index, guard }
                     }
                     Source::Resource(key) => {
                         let n = res_keys.len();
                         let index = *res_keys.entry(key).or_insert(n);
-                        Slot {
-                            resource: true,
-                            index,
-                            guard: Guard::Always,
-                        }
+                        Slot { resource: true, index, guard: Guard::Always }
                     }
                 };
                 rows[*concept as usize].push(slot);
             }
         }
-        Self {
-            keys,
-            res_keys,
-            rows,
-        }
+        Self { keys, res_keys, rows }
     }
 }
 
@@ -243,12 +229,7 @@ impl<'a> Filled<'a> {
                 }
             });
         }
-        let mut filled = Self {
-            rules,
-            span,
-            resource: res,
-            traceloop_kind: None,
-        };
+        let mut filled = Self { rules, span, resource: res, traceloop_kind: None };
         if let Some(Value::Str(kind)) = filled.get(Concept::TraceloopKind) {
             filled.traceloop_kind = Some(kind);
         }
@@ -258,14 +239,10 @@ impl<'a> Filled<'a> {
     fn guard_holds(&self, guard: Guard) -> bool {
         match guard {
             Guard::Always => true,
-            Guard::TraceloopAgent => self.traceloop_kind.is_some_and(|k| {
-                table::TRACELOOP_AGENT_KINDS
-                    .iter()
-                    .any(|a| a.eq_ignore_ascii_case(k))
-            }),
-            Guard::TraceloopTool => self
+            Guard::TraceloopAgent => self
                 .traceloop_kind
-                .is_some_and(|k| k.eq_ignore_ascii_case("tool")),
+                .is_some_and(|k| table::TRACELOOP_AGENT_KINDS.iter().any(|a| a.eq_ignore_ascii_case(k))),
+            Guard::TraceloopTool => self.traceloop_kind.is_some_and(|k| k.eq_ignore_ascii_case("tool")),
         }
     }
 
@@ -275,11 +252,7 @@ impl<'a> Filled<'a> {
             if !self.guard_holds(slot.guard) {
                 return None;
             }
-            let values = if slot.resource {
-                &self.resource
-            } else {
-                &self.span
-            };
+            let values = if slot.resource { &self.resource } else { &self.span };
             values[slot.index].filter(|v| !matches!(v, Value::Str("")))
         })
     }
@@ -312,14 +285,8 @@ pub enum EventFact {
 pub fn map_event<A: AttrList + ?Sized>(name: &str, attrs: &A) -> Option<EventFact> {
     let f = Filled::new::<A, A>(&EVENT_RULES, attrs, None);
     let attr_name = f.text(Concept::EventName);
-    let name = if name.is_empty() {
-        attr_name.as_deref().unwrap_or("")
-    } else {
-        name
-    };
-    if table::EVALUATION_EVENTS.contains(&name)
-        || (name.is_empty() && f.get(Concept::EvalName).is_some())
-    {
+    let name = if name.is_empty() { attr_name.as_deref().unwrap_or("") } else { name };
+    if table::EVALUATION_EVENTS.contains(&name) || (name.is_empty() && f.get(Concept::EvalName).is_some()) {
         let eval_name = f.text(Concept::EvalName)?;
         return Some(EventFact::Evaluation(Evaluation {
             name: eval_name,
@@ -337,13 +304,8 @@ pub fn map_event<A: AttrList + ?Sized>(name: &str, attrs: &A) -> Option<EventFac
     if table::GUARDRAIL_EVENTS.contains(&name) || f.get(Concept::GuardrailDecision).is_some() {
         let decision = f.get(Concept::GuardrailDecision).and_then(Value::text)?;
         return Some(EventFact::Guardrail(GuardrailDecision {
-            name: f
-                .text(Concept::GuardrailName)
-                .unwrap_or_else(|| "guardrail".to_owned()),
-            stage: f
-                .text(Concept::GuardrailStage)
-                .map(|s| GuardrailStage::parse(&s))
-                .unwrap_or_default(),
+            name: f.text(Concept::GuardrailName).unwrap_or_else(|| "guardrail".to_owned()),
+            stage: f.text(Concept::GuardrailStage).map(|s| GuardrailStage::parse(&s)).unwrap_or_default(),
             category: f.text(Concept::GuardrailCategory),
             verdict: GuardrailVerdict::parse(&decision).unwrap_or(GuardrailVerdict::Flag),
         }));
@@ -407,9 +369,7 @@ where
         SpanRole::Guardrail
     } else if f.str_is(Concept::OiKind, &["TOOL"]) || f.str_is(Concept::TraceloopKind, &["tool"]) {
         SpanRole::Tool
-    } else if f.str_is(Concept::OiKind, table::OI_LLM_KINDS)
-        || f.get(Concept::LlmRequestType).is_some()
-    {
+    } else if f.str_is(Concept::OiKind, table::OI_LLM_KINDS) || f.get(Concept::LlmRequestType).is_some() {
         SpanRole::Llm
     } else if f.str_is(Concept::OiKind, &["GUARDRAIL"]) || is_guardrail_name {
         SpanRole::Guardrail
@@ -417,8 +377,7 @@ where
         SpanRole::Tool
     } else if run_marker.is_some() {
         SpanRole::Agent
-    } else if f.get(Concept::GuardrailDecision).is_some() && f.get(Concept::GuardrailName).is_some()
-    {
+    } else if f.get(Concept::GuardrailDecision).is_some() && f.get(Concept::GuardrailName).is_some() {
         SpanRole::Guardrail
     } else {
         SpanRole::Other
@@ -435,10 +394,7 @@ where
         session: f.text(Concept::Session),
         scenario: f.text(Concept::Scenario),
         outcome: f.text(Concept::Outcome).and_then(|s| Outcome::parse(&s)),
-        retry: f
-            .get(Concept::Retry)
-            .and_then(Value::as_f64)
-            .is_some_and(|n| n > 0.0),
+        retry: f.get(Concept::Retry).and_then(Value::as_f64).is_some_and(|n| n > 0.0),
         red_team: f.str_is(Concept::EvalSuite, &["red_team", "redteam", "red-team"]),
         attack_succeeded: f.get(Concept::AttackSucceeded).and_then(Value::as_bool),
         step_budget: f.u64(Concept::StepBudget),
@@ -455,17 +411,12 @@ where
             output_tokens: f.u64(Concept::OutputTokens),
             cache_read_tokens: f.u64(Concept::CacheReadTokens),
             reasoning_tokens: f.u64(Concept::ReasoningTokens),
-            reported_cost_usd: f
-                .get(Concept::ReportedCost)
-                .and_then(Value::as_f64)
-                .filter(|c| *c >= 0.0),
+            reported_cost_usd: f.get(Concept::ReportedCost).and_then(Value::as_f64).filter(|c| *c >= 0.0),
         });
     }
 
     if role == SpanRole::Tool {
-        let name = f
-            .text(Concept::ToolName)
-            .or_else(|| tool_name_from_span_name(input.name));
+        let name = f.text(Concept::ToolName).or_else(|| tool_name_from_span_name(input.name));
         let error_class = f
             .text(Concept::ErrorClass)
             .and_then(|s| ToolErrorClass::parse(&s))
@@ -473,10 +424,7 @@ where
             .or(input.is_error.then_some(ToolErrorClass::Other));
         facts.tool = Some(ToolFacts {
             name,
-            side_effect: f
-                .text(Concept::SideEffect)
-                .and_then(|s| SideEffect::parse(&s))
-                .unwrap_or_default(),
+            side_effect: f.text(Concept::SideEffect).and_then(|s| SideEffect::parse(&s)).unwrap_or_default(),
             error_class,
         });
     }
@@ -499,10 +447,7 @@ where
         });
         facts.guardrails.push(GuardrailDecision {
             name,
-            stage: f
-                .text(Concept::GuardrailStage)
-                .map(|s| GuardrailStage::parse(&s))
-                .unwrap_or_default(),
+            stage: f.text(Concept::GuardrailStage).map(|s| GuardrailStage::parse(&s)).unwrap_or_default(),
             category: f.text(Concept::GuardrailCategory),
             verdict,
         });
@@ -521,11 +466,8 @@ where
 
 /// `execute_tool get_weather` → `get_weather`; MCP `tools/call get_weather` → `get_weather`.
 fn tool_name_from_span_name(name: &str) -> Option<String> {
-    let target = name
-        .strip_prefix("tools/call")
-        .or_else(|| name.strip_prefix("execute_tool"))
-        .map(str::trim)
-        .unwrap_or(name);
+    let target =
+        name.strip_prefix("tools/call").or_else(|| name.strip_prefix("execute_tool")).map(str::trim).unwrap_or(name);
     (!target.is_empty()).then(|| target.to_owned())
 }
 

@@ -33,58 +33,17 @@ pub const SPAN_TABLE: &[(Concept, &[Source])] = &[
             res("service.name"),
         ],
     ),
-    (
-        C::AgentVersion,
-        &[
-            span("gen_ai.agent.version"),
-            res("service.version"),
-            span("traceloop.entity.version"),
-        ],
-    ),
+    (C::AgentVersion, &[span("gen_ai.agent.version"), res("service.version"), span("traceloop.entity.version")]),
     (
         C::PromptVersion,
-        &[
-            span("cockpit.prompt.version"),
-            span("llm.prompt_template.version"),
-            span("traceloop.prompt.version"),
-        ],
+        &[span("cockpit.prompt.version"), span("llm.prompt_template.version"), span("traceloop.prompt.version")],
     ),
-    (
-        C::Environment,
-        &[
-            res("deployment.environment.name"),
-            res("deployment.environment"),
-        ],
-    ),
-    (
-        C::Session,
-        &[span("gen_ai.conversation.id"), span("session.id")],
-    ),
-    (
-        C::Scenario,
-        &[span("cockpit.run.scenario"), span("gen_ai.workflow.name")],
-    ),
-    (
-        C::Outcome,
-        &[span("cockpit.run.outcome"), span("gen_ai.task.status")],
-    ),
-    (
-        C::Model,
-        &[
-            span("gen_ai.response.model"),
-            span("gen_ai.request.model"),
-            span("llm.model_name"),
-        ],
-    ),
-    (
-        C::Provider,
-        &[
-            span("gen_ai.provider.name"),
-            span("gen_ai.system"),
-            span("llm.provider"),
-            span("llm.system"),
-        ],
-    ),
+    (C::Environment, &[res("deployment.environment.name"), res("deployment.environment")]),
+    (C::Session, &[span("gen_ai.conversation.id"), span("session.id")]),
+    (C::Scenario, &[span("cockpit.run.scenario"), span("gen_ai.workflow.name")]),
+    (C::Outcome, &[span("cockpit.run.outcome"), span("gen_ai.task.status")]),
+    (C::Model, &[span("gen_ai.response.model"), span("gen_ai.request.model"), span("llm.model_name")]),
+    (C::Provider, &[span("gen_ai.provider.name"), span("gen_ai.system"), span("llm.provider"), span("llm.system")]),
     (
         C::InputTokens,
         &[
@@ -119,32 +78,16 @@ pub const SPAN_TABLE: &[(Concept, &[Source])] = &[
             span("llm.token_count.completion_details.reasoning"),
         ],
     ),
-    (
-        C::ReportedCost,
-        &[span("gen_ai.usage.cost"), span("llm.cost.total")],
-    ),
+    (C::ReportedCost, &[span("gen_ai.usage.cost"), span("llm.cost.total")]),
     (
         C::ToolName,
-        &[
-            span("gen_ai.tool.name"),
-            span("tool.name"),
-            span_when("traceloop.entity.name", Guard::TraceloopTool),
-        ],
+        &[span("gen_ai.tool.name"), span("tool.name"), span_when("traceloop.entity.name", Guard::TraceloopTool)],
     ),
     (C::SideEffect, &[span("cockpit.tool.side_effect")]),
     (C::ErrorClass, &[span("cockpit.tool.error_class")]),
     (C::ErrorType, &[span("error.type")]),
-    (
-        C::Retry,
-        &[
-            span("http.request.resend_count"),
-            span("cockpit.retry.attempt"),
-        ],
-    ),
-    (
-        C::EvalSuite,
-        &[span("cockpit.eval.suite"), res("cockpit.eval.suite")],
-    ),
+    (C::Retry, &[span("http.request.resend_count"), span("cockpit.retry.attempt")]),
+    (C::EvalSuite, &[span("cockpit.eval.suite"), res("cockpit.eval.suite")]),
     (C::AttackSucceeded, &[span("cockpit.attack.succeeded")]),
     (C::StepBudget, &[span("cockpit.run.step_budget")]),
     (
@@ -190,73 +133,30 @@ pub const SPAN_TABLE: &[(Concept, &[Source])] = &[
 /// Concepts read from an event or log record's own attributes.
 pub const EVENT_TABLE: &[(Concept, &[Source])] = &[
     (C::EventName, &[span("event.name")]),
-    (
-        C::EvalName,
-        &[span("gen_ai.evaluation.name"), span("evaluation.name")],
-    ),
-    (
-        C::EvalScore,
-        &[
-            span("gen_ai.evaluation.score.value"),
-            span("evaluation.score"),
-        ],
-    ),
-    (
-        C::EvalLabel,
-        &[
-            span("gen_ai.evaluation.score.label"),
-            span("evaluation.label"),
-        ],
-    ),
-    (
-        C::DecisionOutcome,
-        &[span("gen_ai.tool.call.decision.outcome")],
-    ),
+    (C::EvalName, &[span("gen_ai.evaluation.name"), span("evaluation.name")]),
+    (C::EvalScore, &[span("gen_ai.evaluation.score.value"), span("evaluation.score")]),
+    (C::EvalLabel, &[span("gen_ai.evaluation.score.label"), span("evaluation.label")]),
+    (C::DecisionOutcome, &[span("gen_ai.tool.call.decision.outcome")]),
     (C::ToolName, &[span("gen_ai.tool.name"), span("tool.name")]),
-    (
-        C::GuardrailName,
-        &[
-            span("cockpit.guardrail.name"),
-            span("gen_ai.guardrail.name"),
-            span("guardrail.name"),
-        ],
-    ),
+    (C::GuardrailName, &[span("cockpit.guardrail.name"), span("gen_ai.guardrail.name"), span("guardrail.name")]),
     (
         C::GuardrailStage,
-        &[
-            span("cockpit.guardrail.stage"),
-            span("gen_ai.guardrail.stage"),
-            span("gen_ai.security.target.type"),
-        ],
+        &[span("cockpit.guardrail.stage"), span("gen_ai.guardrail.stage"), span("gen_ai.security.target.type")],
     ),
     (
         C::GuardrailCategory,
-        &[
-            span("cockpit.guardrail.category"),
-            span("gen_ai.guardrail.category"),
-            span("gen_ai.guardrail.type"),
-        ],
+        &[span("cockpit.guardrail.category"), span("gen_ai.guardrail.category"), span("gen_ai.guardrail.type")],
     ),
     (
         C::GuardrailDecision,
-        &[
-            span("cockpit.guardrail.decision"),
-            span("gen_ai.guardrail.decision"),
-            span("gen_ai.guardrail.action"),
-        ],
+        &[span("cockpit.guardrail.decision"), span("gen_ai.guardrail.decision"), span("gen_ai.guardrail.action")],
     ),
 ];
 
 /// `gen_ai.operation.name` values that make a span a run candidate.
 pub const AGENT_OPERATIONS: &[&str] = &["invoke_agent", "invoke_workflow"];
 /// `gen_ai.operation.name` values of LLM calls.
-pub const LLM_OPERATIONS: &[&str] = &[
-    "chat",
-    "text_completion",
-    "generate_content",
-    "embeddings",
-    "completion",
-];
+pub const LLM_OPERATIONS: &[&str] = &["chat", "text_completion", "generate_content", "embeddings", "completion"];
 /// OpenInference span kinds that mark a run candidate.
 pub const OI_AGENT_KINDS: &[&str] = &["AGENT", "CHAIN"];
 /// OpenInference span kinds of LLM calls.
@@ -267,11 +167,7 @@ pub const TRACELOOP_AGENT_KINDS: &[&str] = &["workflow", "agent"];
 /// Event / log names that carry a guardrail decision.
 pub const GUARDRAIL_EVENTS: &[&str] = &["gen_ai.guardrail.result", "cockpit.guardrail.result"];
 /// Event / log names that carry an evaluation.
-pub const EVALUATION_EVENTS: &[&str] = &[
-    "gen_ai.evaluation.result",
-    "evaluation",
-    "evaluation.result",
-];
+pub const EVALUATION_EVENTS: &[&str] = &["gen_ai.evaluation.result", "evaluation", "evaluation.result"];
 /// Event / log names that carry a tool-call decision.
 pub const TOOL_DECISION_EVENTS: &[&str] = &["gen_ai.tool.call.decision"];
 

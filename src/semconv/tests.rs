@@ -9,22 +9,9 @@ fn s(v: &str) -> Value<'_> {
     Value::Str(v)
 }
 
-fn map_full(
-    name: &str,
-    is_error: bool,
-    attrs: &[(&str, Value)],
-    res: &[(&str, Value)],
-) -> SpanFacts {
+fn map_full(name: &str, is_error: bool, attrs: &[(&str, Value)], res: &[(&str, Value)]) -> SpanFacts {
     let events: Vec<(&str, &[(&str, Value)])> = Vec::new();
-    map_span(
-        SpanInput {
-            name,
-            is_error,
-            attrs,
-            resource: res,
-        },
-        events,
-    )
+    map_span(SpanInput { name, is_error, attrs, resource: res }, events)
 }
 
 fn map(attrs: &[(&str, Value)]) -> SpanFacts {
@@ -38,46 +25,29 @@ fn check_order(base: &[(&str, Value)], keys: &[&str], read: impl Fn(&SpanFacts) 
         let mut attrs: Attrs = base.to_vec();
         let value = format!("v{i}");
         attrs.push((key, Value::Str(&value)));
-        assert_eq!(
-            read(&map(&attrs)).as_deref(),
-            Some(value.as_str()),
-            "{key} alone"
-        );
+        assert_eq!(read(&map(&attrs)).as_deref(), Some(value.as_str()), "{key} alone");
         // Add every later source too: the earlier one must still win.
         let later: Vec<String> = (i + 1..keys.len()).map(|j| format!("v{j}")).collect();
         for (j, key2) in keys.iter().enumerate().skip(i + 1) {
             attrs.push((key2, Value::Str(&later[j - i - 1])));
         }
-        assert_eq!(
-            read(&map(&attrs)).as_deref(),
-            Some(value.as_str()),
-            "{key} beats later sources"
-        );
+        assert_eq!(read(&map(&attrs)).as_deref(), Some(value.as_str()), "{key} beats later sources");
     }
 }
 
 #[test]
 fn run_markers_in_tiers() {
     let f = map(&[("gen_ai.operation.name", s("invoke_agent"))]);
-    assert_eq!(
-        (f.role, f.run_marker),
-        (SpanRole::Agent, Some(RunMarker::GenAi))
-    );
+    assert_eq!((f.role, f.run_marker), (SpanRole::Agent, Some(RunMarker::GenAi)));
     let f = map(&[("gen_ai.operation.name", s("invoke_workflow"))]);
     assert_eq!(f.run_marker, Some(RunMarker::GenAi));
     for kind in ["AGENT", "CHAIN"] {
         let f = map(&[("openinference.span.kind", s(kind))]);
-        assert_eq!(
-            (f.role, f.run_marker),
-            (SpanRole::Agent, Some(RunMarker::OpenInference))
-        );
+        assert_eq!((f.role, f.run_marker), (SpanRole::Agent, Some(RunMarker::OpenInference)));
     }
     for kind in ["workflow", "agent"] {
         let f = map(&[("traceloop.span.kind", s(kind))]);
-        assert_eq!(
-            (f.role, f.run_marker),
-            (SpanRole::Agent, Some(RunMarker::Traceloop))
-        );
+        assert_eq!((f.role, f.run_marker), (SpanRole::Agent, Some(RunMarker::Traceloop)));
     }
     let f = map(&[("http.route", s("/chat"))]);
     assert_eq!((f.role, f.run_marker), (SpanRole::Other, None));
@@ -87,84 +57,41 @@ fn run_markers_in_tiers() {
 fn agent_name_sources_in_order() {
     check_order(
         &[("traceloop.span.kind", s("agent"))],
-        &[
-            "gen_ai.agent.name",
-            "agent.name",
-            "traceloop.entity.name",
-            "gen_ai.workflow.name",
-        ],
+        &["gen_ai.agent.name", "agent.name", "traceloop.entity.name", "gen_ai.workflow.name"],
         |f| f.agent_name.clone(),
     );
     // The resource's service.name is the last resort.
     let f = map_full("x", false, &[], &[("service.name", s("billing"))]);
     assert_eq!(f.agent_name.as_deref(), Some("billing"));
-    let f = map_full(
-        "x",
-        false,
-        &[("gen_ai.workflow.name", s("wf"))],
-        &[("service.name", s("billing"))],
-    );
+    let f = map_full("x", false, &[("gen_ai.workflow.name", s("wf"))], &[("service.name", s("billing"))]);
     assert_eq!(f.agent_name.as_deref(), Some("wf"));
     // traceloop.entity.name names an agent only on agent/workflow spans.
-    let f = map(&[
-        ("traceloop.span.kind", s("task")),
-        ("traceloop.entity.name", s("step")),
-    ]);
+    let f = map(&[("traceloop.span.kind", s("task")), ("traceloop.entity.name", s("step"))]);
     assert_eq!(f.agent_name, None);
 }
 
 #[test]
 fn agent_version_mixes_span_and_resource() {
     let res = [("service.version", s("2.0"))];
-    let f = map_full(
-        "x",
-        false,
-        &[
-            ("gen_ai.agent.version", s("1.0")),
-            ("traceloop.entity.version", s("3")),
-        ],
-        &res,
-    );
+    let f = map_full("x", false, &[("gen_ai.agent.version", s("1.0")), ("traceloop.entity.version", s("3"))], &res);
     assert_eq!(f.agent_version.as_deref(), Some("1.0"));
     let f = map_full("x", false, &[("traceloop.entity.version", s("3"))], &res);
     assert_eq!(f.agent_version.as_deref(), Some("2.0"));
-    let f = map_full(
-        "x",
-        false,
-        &[("traceloop.entity.version", Value::Int(3))],
-        &[],
-    );
-    assert_eq!(
-        f.agent_version.as_deref(),
-        Some("3"),
-        "an integer version reads as text"
-    );
+    let f = map_full("x", false, &[("traceloop.entity.version", Value::Int(3))], &[]);
+    assert_eq!(f.agent_version.as_deref(), Some("3"), "an integer version reads as text");
 }
 
 #[test]
 fn prompt_version_sources_in_order() {
-    check_order(
-        &[],
-        &[
-            "cockpit.prompt.version",
-            "llm.prompt_template.version",
-            "traceloop.prompt.version",
-        ],
-        |f| f.prompt_version.clone(),
-    );
+    check_order(&[], &["cockpit.prompt.version", "llm.prompt_template.version", "traceloop.prompt.version"], |f| {
+        f.prompt_version.clone()
+    });
 }
 
 #[test]
 fn environment_from_resource() {
-    let f = map_full(
-        "x",
-        false,
-        &[],
-        &[
-            ("deployment.environment", s("old")),
-            ("deployment.environment.name", s("prod")),
-        ],
-    );
+    let f =
+        map_full("x", false, &[], &[("deployment.environment", s("old")), ("deployment.environment.name", s("prod"))]);
     assert_eq!(f.environment.as_deref(), Some("prod"));
     let f = map_full("x", false, &[], &[("deployment.environment", s("staging"))]);
     assert_eq!(f.environment.as_deref(), Some("staging"));
@@ -175,26 +102,17 @@ fn environment_from_resource() {
 
 #[test]
 fn session_sources_in_order() {
-    check_order(&[], &["gen_ai.conversation.id", "session.id"], |f| {
-        f.session.clone()
-    });
+    check_order(&[], &["gen_ai.conversation.id", "session.id"], |f| f.session.clone());
 }
 
 #[test]
 fn scenario_sources_in_order() {
-    check_order(
-        &[],
-        &["cockpit.run.scenario", "gen_ai.workflow.name"],
-        |f| f.scenario.clone(),
-    );
+    check_order(&[], &["cockpit.run.scenario", "gen_ai.workflow.name"], |f| f.scenario.clone());
 }
 
 #[test]
 fn outcome_sources_in_order() {
-    let f = map(&[
-        ("cockpit.run.outcome", s("escalated")),
-        ("gen_ai.task.status", s("failed")),
-    ]);
+    let f = map(&[("cockpit.run.outcome", s("escalated")), ("gen_ai.task.status", s("failed"))]);
     assert_eq!(f.outcome, Some(Outcome::Escalated));
     let f = map(&[("gen_ai.task.status", s("failed"))]);
     assert_eq!(f.outcome, Some(Outcome::Failure));
@@ -205,10 +123,7 @@ fn outcome_sources_in_order() {
         ("escalated", Outcome::Escalated),
         ("timeout", Outcome::Timeout),
     ] {
-        assert_eq!(
-            map(&[("cockpit.run.outcome", s(word))]).outcome,
-            Some(outcome)
-        );
+        assert_eq!(map(&[("cockpit.run.outcome", s(word))]).outcome, Some(outcome));
     }
     // No attribute: the span status decides later (the store reads is_error).
     let f = map_full("x", true, &[], &[]);
@@ -218,18 +133,10 @@ fn outcome_sources_in_order() {
 #[test]
 fn llm_call_recognized_in_every_dialect() {
     for op in ["chat", "text_completion", "generate_content", "embeddings"] {
-        assert_eq!(
-            map(&[("gen_ai.operation.name", s(op))]).role,
-            SpanRole::Llm,
-            "{op}"
-        );
+        assert_eq!(map(&[("gen_ai.operation.name", s(op))]).role, SpanRole::Llm, "{op}");
     }
     for kind in ["LLM", "EMBEDDING"] {
-        assert_eq!(
-            map(&[("openinference.span.kind", s(kind))]).role,
-            SpanRole::Llm,
-            "{kind}"
-        );
+        assert_eq!(map(&[("openinference.span.kind", s(kind))]).role, SpanRole::Llm, "{kind}");
     }
     assert_eq!(map(&[("llm.request.type", s("chat"))]).role, SpanRole::Llm);
     assert!(map(&[("llm.request.type", s("chat"))]).llm.is_some());
@@ -240,29 +147,16 @@ const LLM: (&str, Value<'static>) = ("gen_ai.operation.name", Value::Str("chat")
 
 #[test]
 fn model_sources_in_order() {
-    check_order(
-        &[LLM],
-        &[
-            "gen_ai.response.model",
-            "gen_ai.request.model",
-            "llm.model_name",
-        ],
-        |f| f.llm.as_ref().and_then(|l| l.model.clone()),
-    );
+    check_order(&[LLM], &["gen_ai.response.model", "gen_ai.request.model", "llm.model_name"], |f| {
+        f.llm.as_ref().and_then(|l| l.model.clone())
+    });
 }
 
 #[test]
 fn provider_sources_in_order() {
-    check_order(
-        &[LLM],
-        &[
-            "gen_ai.provider.name",
-            "gen_ai.system",
-            "llm.provider",
-            "llm.system",
-        ],
-        |f| f.llm.as_ref().and_then(|l| l.provider.clone()),
-    );
+    check_order(&[LLM], &["gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system"], |f| {
+        f.llm.as_ref().and_then(|l| l.provider.clone())
+    });
 }
 
 fn check_number_order(keys: &[&str], read: impl Fn(&LlmFacts) -> Option<u64>) {
@@ -272,11 +166,7 @@ fn check_number_order(keys: &[&str], read: impl Fn(&LlmFacts) -> Option<u64>) {
             attrs.push((key2, Value::Int(999)));
         }
         let f = map(&attrs);
-        assert_eq!(
-            f.llm.as_ref().and_then(&read),
-            Some(100 + i as u64),
-            "{key}"
-        );
+        assert_eq!(f.llm.as_ref().and_then(&read), Some(100 + i as u64), "{key}");
     }
     // Lenient about the value's type: strings and integral doubles are numbers too.
     let f = map(&[LLM, (keys[0], s("42"))]);
@@ -284,11 +174,7 @@ fn check_number_order(keys: &[&str], read: impl Fn(&LlmFacts) -> Option<u64>) {
     let f = map(&[LLM, (keys[0], Value::Double(7.0))]);
     assert_eq!(f.llm.as_ref().and_then(&read), Some(7));
     let f = map(&[LLM, (keys[0], Value::Int(-5))]);
-    assert_eq!(
-        f.llm.as_ref().and_then(&read),
-        None,
-        "negative counts are not counts"
-    );
+    assert_eq!(f.llm.as_ref().and_then(&read), None, "negative counts are not counts");
 }
 
 #[test]
@@ -343,20 +229,12 @@ fn reasoning_tokens_sources_in_order() {
 
 #[test]
 fn reported_cost_sources_in_order() {
-    let f = map(&[
-        LLM,
-        ("gen_ai.usage.cost", Value::Double(0.25)),
-        ("llm.cost.total", Value::Double(9.0)),
-    ]);
+    let f = map(&[LLM, ("gen_ai.usage.cost", Value::Double(0.25)), ("llm.cost.total", Value::Double(9.0))]);
     assert_eq!(f.llm.and_then(|l| l.reported_cost_usd), Some(0.25));
     let f = map(&[LLM, ("llm.cost.total", s("0.5"))]);
     assert_eq!(f.llm.and_then(|l| l.reported_cost_usd), Some(0.5));
     let f = map(&[LLM]);
-    assert_eq!(
-        f.llm.and_then(|l| l.reported_cost_usd),
-        None,
-        "absent cost is computed later, not 0"
-    );
+    assert_eq!(f.llm.and_then(|l| l.reported_cost_usd), None, "absent cost is computed later, not 0");
 }
 
 #[test]
@@ -371,10 +249,7 @@ fn tool_call_recognized_in_every_dialect() {
         assert_eq!(f.role, SpanRole::Tool, "{attrs:?}");
         assert!(f.tool.is_some());
     }
-    assert_eq!(
-        map(&[("mcp.method.name", s("resources/read"))]).role,
-        SpanRole::Other
-    );
+    assert_eq!(map(&[("mcp.method.name", s("resources/read"))]).role, SpanRole::Other);
 }
 
 #[test]
@@ -385,19 +260,9 @@ fn tool_name_sources_in_order() {
         |f| f.tool.as_ref().and_then(|t| t.name.clone()),
     );
     // MCP: the span name's target.
-    let f = map_full(
-        "tools/call get_weather",
-        false,
-        &[("mcp.method.name", s("tools/call"))],
-        &[],
-    );
+    let f = map_full("tools/call get_weather", false, &[("mcp.method.name", s("tools/call"))], &[]);
     assert_eq!(f.tool.and_then(|t| t.name).as_deref(), Some("get_weather"));
-    let f = map_full(
-        "execute_tool web.fetch",
-        false,
-        &[("gen_ai.operation.name", s("execute_tool"))],
-        &[],
-    );
+    let f = map_full("execute_tool web.fetch", false, &[("gen_ai.operation.name", s("execute_tool"))], &[]);
     assert_eq!(f.tool.and_then(|t| t.name).as_deref(), Some("web.fetch"));
 }
 
@@ -406,33 +271,16 @@ const TOOL: (&str, Value<'static>) = ("gen_ai.operation.name", Value::Str("execu
 #[test]
 fn tool_side_effect() {
     let side = |attrs: &[(&str, Value)]| map(attrs).tool.map(|t| t.side_effect);
-    assert_eq!(
-        side(&[TOOL, ("cockpit.tool.side_effect", s("write"))]),
-        Some(SideEffect::Write)
-    );
-    assert_eq!(
-        side(&[TOOL, ("cockpit.tool.side_effect", s("read"))]),
-        Some(SideEffect::Read)
-    );
+    assert_eq!(side(&[TOOL, ("cockpit.tool.side_effect", s("write"))]), Some(SideEffect::Write));
+    assert_eq!(side(&[TOOL, ("cockpit.tool.side_effect", s("read"))]), Some(SideEffect::Read));
     assert_eq!(side(&[TOOL]), Some(SideEffect::Unknown));
 }
 
 #[test]
 fn tool_error_class() {
-    let class = |attrs: &[(&str, Value)], err: bool| {
-        map_full("t", err, attrs, &[])
-            .tool
-            .and_then(|t| t.error_class)
-    };
+    let class = |attrs: &[(&str, Value)], err: bool| map_full("t", err, attrs, &[]).tool.and_then(|t| t.error_class);
     assert_eq!(
-        class(
-            &[
-                TOOL,
-                ("cockpit.tool.error_class", s("policy")),
-                ("error.type", s("timeout"))
-            ],
-            true
-        ),
+        class(&[TOOL, ("cockpit.tool.error_class", s("policy")), ("error.type", s("timeout"))], true),
         Some(ToolErrorClass::Policy),
         "the explicit class wins"
     );
@@ -452,17 +300,9 @@ fn tool_error_class() {
         ("asyncio.TimeoutError", ToolErrorClass::Timeout),
         ("ValueError", ToolErrorClass::Other),
     ] {
-        assert_eq!(
-            class(&[TOOL, ("error.type", s(ty))], true),
-            Some(want),
-            "{ty}"
-        );
+        assert_eq!(class(&[TOOL, ("error.type", s(ty))], true), Some(want), "{ty}");
     }
-    assert_eq!(
-        class(&[TOOL], true),
-        Some(ToolErrorClass::Other),
-        "ERROR status alone"
-    );
+    assert_eq!(class(&[TOOL], true), Some(ToolErrorClass::Other), "ERROR status alone");
     assert_eq!(class(&[TOOL], false), None, "no error, no class");
 }
 
@@ -472,11 +312,7 @@ fn retry_sources_in_order() {
     assert!(map(&[("cockpit.retry.attempt", Value::Int(2))]).retry);
     assert!(!map(&[("cockpit.retry.attempt", Value::Int(0))]).retry);
     assert!(
-        !map(&[
-            ("http.request.resend_count", Value::Int(0)),
-            ("cockpit.retry.attempt", Value::Int(3))
-        ])
-        .retry,
+        !map(&[("http.request.resend_count", Value::Int(0)), ("cockpit.retry.attempt", Value::Int(3))]).retry,
         "the first present source decides"
     );
 }
@@ -502,25 +338,12 @@ fn guardrail_span_forms() {
         }]
     );
     // Span named apply_guardrail, name from the span name.
-    let f = map_full(
-        "apply_guardrail pii-filter",
-        false,
-        &[("gen_ai.guardrail.action", s("redact"))],
-        &[],
-    );
+    let f = map_full("apply_guardrail pii-filter", false, &[("gen_ai.guardrail.action", s("redact"))], &[]);
     assert_eq!(f.guardrails[0].name, "pii-filter");
     assert_eq!(f.guardrails[0].verdict, GuardrailVerdict::Redact);
     // OpenInference GUARDRAIL with an ERROR status and no decision reads as a block.
-    let f = map_full(
-        "Guard",
-        true,
-        &[("openinference.span.kind", s("GUARDRAIL"))],
-        &[],
-    );
-    assert_eq!(
-        (f.role, f.guardrails[0].verdict),
-        (SpanRole::Guardrail, GuardrailVerdict::Block)
-    );
+    let f = map_full("Guard", true, &[("openinference.span.kind", s("GUARDRAIL"))], &[]);
+    assert_eq!((f.role, f.guardrails[0].verdict), (SpanRole::Guardrail, GuardrailVerdict::Block));
     // OpenLIT guard.*: verdict yes is a flag, the classification its category.
     let f = map(&[
         ("guard.verdict", s("yes")),
@@ -531,11 +354,7 @@ fn guardrail_span_forms() {
     assert_eq!(f.guardrails[0].verdict, GuardrailVerdict::Flag);
     assert_eq!(f.guardrails[0].category.as_deref(), Some("jailbreak"));
     // cockpit.guardrail.* on an LLM span adds a decision without changing the role.
-    let f = map(&[
-        LLM,
-        ("cockpit.guardrail.decision", s("flag")),
-        ("cockpit.guardrail.category", s("pii")),
-    ]);
+    let f = map(&[LLM, ("cockpit.guardrail.decision", s("flag")), ("cockpit.guardrail.category", s("pii"))]);
     assert_eq!(f.role, SpanRole::Llm);
     assert_eq!(f.guardrails[0].verdict, GuardrailVerdict::Flag);
 }
@@ -549,28 +368,18 @@ fn guardrail_event_and_log() {
         ("cockpit.guardrail.decision", s("allow")),
     ];
     let fact = map_event("gen_ai.guardrail.result", attrs.as_slice());
-    let Some(EventFact::Guardrail(g)) = fact else {
-        panic!("not a guardrail: {fact:?}")
-    };
-    assert_eq!(
-        (g.stage, g.verdict),
-        (GuardrailStage::Output, GuardrailVerdict::Allow)
-    );
+    let Some(EventFact::Guardrail(g)) = fact else { panic!("not a guardrail: {fact:?}") };
+    assert_eq!((g.stage, g.verdict), (GuardrailStage::Output, GuardrailVerdict::Allow));
     // A log record names its event in the event.name attribute.
     let mut log = attrs.clone();
     log.push(("event.name", s("gen_ai.guardrail.result")));
-    assert!(matches!(
-        map_event("", log.as_slice()),
-        Some(EventFact::Guardrail(_))
-    ));
+    assert!(matches!(map_event("", log.as_slice()), Some(EventFact::Guardrail(_))));
 }
 
 #[test]
 fn tool_call_decision_event() {
-    let attrs: Attrs = vec![
-        ("gen_ai.tool.call.decision.outcome", s("require_approval")),
-        ("gen_ai.tool.name", s("email.send")),
-    ];
+    let attrs: Attrs =
+        vec![("gen_ai.tool.call.decision.outcome", s("require_approval")), ("gen_ai.tool.name", s("email.send"))];
     assert_eq!(
         map_event("gen_ai.tool.call.decision", attrs.as_slice()),
         Some(EventFact::ToolDecision(ToolCallDecision {
@@ -578,17 +387,11 @@ fn tool_call_decision_event() {
             outcome: ToolCallOutcome::RequireApproval
         }))
     );
-    for (w, o) in [
-        ("allow", ToolCallOutcome::Allow),
-        ("deny", ToolCallOutcome::Deny),
-    ] {
+    for (w, o) in [("allow", ToolCallOutcome::Allow), ("deny", ToolCallOutcome::Deny)] {
         let attrs: Attrs = vec![("gen_ai.tool.call.decision.outcome", s(w))];
         assert_eq!(
             map_event("gen_ai.tool.call.decision", attrs.as_slice()),
-            Some(EventFact::ToolDecision(ToolCallDecision {
-                tool: None,
-                outcome: o
-            }))
+            Some(EventFact::ToolDecision(ToolCallDecision { tool: None, outcome: o }))
         );
     }
 }
@@ -609,10 +412,7 @@ fn evaluation_event_forms() {
         }))
     );
     // OpenInference evaluation.* attributes.
-    let attrs: Attrs = vec![
-        ("evaluation.name", s("user_feedback")),
-        ("evaluation.label", s("accepted")),
-    ];
+    let attrs: Attrs = vec![("evaluation.name", s("user_feedback")), ("evaluation.label", s("accepted"))];
     assert_eq!(
         map_event("evaluation", attrs.as_slice()),
         Some(EventFact::Evaluation(Evaluation {
@@ -622,22 +422,12 @@ fn evaluation_event_forms() {
         }))
     );
     // Events of a span are mapped with the span.
-    let ev: Attrs = vec![
-        ("gen_ai.evaluation.name", s("groundedness")),
-        ("gen_ai.evaluation.score.value", Value::Int(1)),
-    ];
+    let ev: Attrs =
+        vec![("gen_ai.evaluation.name", s("groundedness")), ("gen_ai.evaluation.score.value", Value::Int(1))];
     let attrs: Attrs = vec![("gen_ai.operation.name", s("invoke_agent"))];
     let f = map_span(
-        SpanInput {
-            name: "run",
-            is_error: false,
-            attrs: attrs.as_slice(),
-            resource: &[] as &[(&str, Value)],
-        },
-        vec![
-            ("gen_ai.evaluation.result", ev.as_slice()),
-            ("log", ev.as_slice()),
-        ],
+        SpanInput { name: "run", is_error: false, attrs: attrs.as_slice(), resource: &[] as &[(&str, Value)] },
+        vec![("gen_ai.evaluation.result", ev.as_slice()), ("log", ev.as_slice())],
     );
     assert_eq!(f.evaluations.len(), 1, "only the evaluation event counts");
     assert_eq!(f.evaluations[0].score, Some(1.0));
@@ -645,18 +435,10 @@ fn evaluation_event_forms() {
 
 #[test]
 fn red_team_run() {
-    let f = map(&[
-        ("cockpit.eval.suite", s("red_team")),
-        ("cockpit.attack.succeeded", Value::Bool(true)),
-    ]);
+    let f = map(&[("cockpit.eval.suite", s("red_team")), ("cockpit.attack.succeeded", Value::Bool(true))]);
     assert!(f.red_team);
     assert_eq!(f.attack_succeeded, Some(true));
-    let f = map_full(
-        "x",
-        false,
-        &[("cockpit.attack.succeeded", s("false"))],
-        &[("cockpit.eval.suite", s("red_team"))],
-    );
+    let f = map_full("x", false, &[("cockpit.attack.succeeded", s("false"))], &[("cockpit.eval.suite", s("red_team"))]);
     assert!(f.red_team, "the suite may be a resource attribute");
     assert_eq!(f.attack_succeeded, Some(false));
     assert!(!map(&[("cockpit.eval.suite", s("regression"))]).red_team);
@@ -664,14 +446,8 @@ fn red_team_run() {
 
 #[test]
 fn step_budget() {
-    assert_eq!(
-        map(&[("cockpit.run.step_budget", Value::Int(12))]).step_budget,
-        Some(12)
-    );
-    assert_eq!(
-        map(&[("cockpit.run.step_budget", s("abc"))]).step_budget,
-        None
-    );
+    assert_eq!(map(&[("cockpit.run.step_budget", Value::Int(12))]).step_budget, Some(12));
+    assert_eq!(map(&[("cockpit.run.step_budget", s("abc"))]).step_budget, None);
 }
 
 #[test]
@@ -686,11 +462,7 @@ fn odd_values_never_panic() {
         ("gen_ai.agent.version", Value::Other),
         ("gen_ai.conversation.id", s("")),
     ]);
-    assert_eq!(
-        f.agent_name.as_deref().map(str::len),
-        Some(1 << 20),
-        "first duplicate wins"
-    );
+    assert_eq!(f.agent_name.as_deref().map(str::len), Some(1 << 20), "first duplicate wins");
     assert_eq!(f.step_budget, None);
     assert_eq!(f.agent_version, None);
     assert_eq!(f.session, None, "an empty string is absent");

@@ -36,6 +36,17 @@ pub struct RunRecord {
     pub tool_errors: u32,
     /// Other agents invoked inside this run.
     pub handoffs: u32,
+    /// LLM and tool calls in the run that were retries.
+    pub retries: u32,
+}
+
+/// The runs of a trace and which run each span belongs to.
+#[derive(Debug, Clone, Default)]
+pub struct Assembly {
+    /// The runs.
+    pub runs: Vec<RunRecord>,
+    /// For each span (same order as given), the index of its run.
+    pub owner: Vec<Option<usize>>,
 }
 
 impl RunRecord {
@@ -52,17 +63,13 @@ pub fn hex_id<S: serde::Serializer>(id: &SpanId, s: S) -> Result<S::Ok, S::Error
 
 /// Finds the runs among the spans of one trace.
 pub fn assemble(spans: &[&SpanRecord]) -> Vec<RunRecord> {
-    let index: FxHashMap<SpanId, usize> = spans
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.span_id, i))
-        .collect();
-    let parent_of = |i: usize| {
-        spans[i]
-            .parent
-            .and_then(|p| index.get(&p).copied())
-            .filter(|&p| p != i)
-    };
+    assemble_with_owners(spans).runs
+}
+
+/// Finds the runs among the spans of one trace, and the run each span belongs to.
+pub fn assemble_with_owners(spans: &[&SpanRecord]) -> Assembly {
+    let index: FxHashMap<SpanId, usize> = spans.iter().enumerate().map(|(i, s)| (s.span_id, i)).collect();
+    let parent_of = |i: usize| spans[i].parent.and_then(|p| index.get(&p).copied()).filter(|&p| p != i);
 
     let best = spans.iter().filter_map(|s| s.facts.run_marker).min();
     let is_candidate = |i: usize| match best {
@@ -95,11 +102,8 @@ pub fn assemble(spans: &[&SpanRecord]) -> Vec<RunRecord> {
     let mut run_slot: FxHashMap<usize, usize> = FxHashMap::default();
     for (i, span) in spans.iter().enumerate().filter(|(i, _)| is_run[*i]) {
         let f = &span.facts;
-        let outcome = f.outcome.unwrap_or(if span.status == StatusCode::Error {
-            Outcome::Failure
-        } else {
-            Outcome::Success
-        });
+        let outcome =
+            f.outcome.unwrap_or(if span.status == StatusCode::Error { Outcome::Failure } else { Outcome::Success });
         run_slot.insert(i, runs.len());
         runs.push(RunRecord {
             span_id: span.span_id,
@@ -113,10 +117,12 @@ pub fn assemble(spans: &[&SpanRecord]) -> Vec<RunRecord> {
             tool_calls: 0,
             tool_errors: 0,
             handoffs: 0,
+            retries: 0,
         });
     }
+    let mut owners = vec![None; spans.len()];
     if runs.is_empty() {
-        return runs;
+        return Assembly { runs, owner: owners };
     }
     // Each span belongs to the nearest run at or above it.
     for (i, span) in spans.iter().enumerate() {
@@ -133,26 +139,23 @@ pub fn assemble(spans: &[&SpanRecord]) -> Vec<RunRecord> {
             }
         };
         let Some(slot) = owner else { continue };
+        owners[i] = Some(slot);
         let run = &mut runs[slot];
         run.spans += 1;
+        if span.facts.retry && matches!(span.facts.role, SpanRole::Llm | SpanRole::Tool) {
+            run.retries += 1;
+        }
         match span.facts.role {
             SpanRole::Llm => run.llm_calls += 1,
             SpanRole::Tool => {
                 run.tool_calls += 1;
-                run.tool_errors += u32::from(
-                    span.facts
-                        .tool
-                        .as_ref()
-                        .is_some_and(|t| t.error_class.is_some()),
-                );
+                run.tool_errors += u32::from(span.facts.tool.as_ref().is_some_and(|t| t.error_class.is_some()));
             }
-            SpanRole::Agent
-                if !is_run[i] && span.facts.agent_name.as_deref() != Some(run.agent.as_str()) =>
-            {
+            SpanRole::Agent if !is_run[i] && span.facts.agent_name.as_deref() != Some(run.agent.as_str()) => {
                 run.handoffs += 1;
             }
             _ => {}
         }
     }
-    runs
+    Assembly { runs, owner: owners }
 }

@@ -3,23 +3,29 @@
 
 pub mod assemble;
 pub mod record;
+pub mod settle;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::mem::size_of;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
 use crate::model::{SpanId, SpanRole, TraceId};
 use crate::semconv::EventFact;
 use assemble::RunRecord;
 use record::{Attr, EventRecord, LogRecord, PointRecord, SpanRecord};
+use settle::Settled;
 
 /// A stored item: spans, logs and points share one arrival sequence so the oldest evicts first.
 #[derive(Debug)]
 struct Stored<T> {
     seq: u64,
     bytes: usize,
+    /// Wall-clock arrival, ms since the epoch.
+    arrival_ms: u64,
+    /// Already handed to the rollups.
+    rolled: bool,
     item: T,
 }
 
@@ -32,6 +38,10 @@ pub struct TraceEntry {
     pub runs: Vec<RunRecord>,
     /// Logs joined to this trace (sequence numbers).
     pub log_seqs: Vec<u64>,
+    /// When a span or log of it last arrived (wall clock, ms).
+    pub last_arrival_ms: u64,
+    /// Runs already handed to the rollups.
+    pub rolled_runs: Vec<SpanId>,
 }
 
 /// Cumulative counts per agent.
@@ -97,20 +107,18 @@ pub struct Store {
     counters: StoreCounters,
     agents: BTreeMap<String, AgentCounts>,
     tools: BTreeMap<String, ToolCounts>,
+    /// Traces with items not yet handed to the rollups.
+    pending: FxHashSet<TraceId>,
+    /// Settled items waiting to be taken by the rollups.
+    outbox: Settled,
 }
 
 fn attrs_bytes(attrs: &[Attr]) -> usize {
-    attrs
-        .iter()
-        .map(|(k, v)| size_of::<Attr>() + k.len() + v.heap_bytes())
-        .sum()
+    attrs.iter().map(|(k, v)| size_of::<Attr>() + k.len() + v.heap_bytes()).sum()
 }
 
 fn events_bytes(events: &[EventRecord]) -> usize {
-    events
-        .iter()
-        .map(|e| size_of::<EventRecord>() + e.name.len() + attrs_bytes(&e.attrs))
-        .sum()
+    events.iter().map(|e| size_of::<EventRecord>() + e.name.len() + attrs_bytes(&e.attrs)).sum()
 }
 
 /// Approximate bytes a span holds (struct, strings, attributes, events, index entries).
@@ -135,12 +143,8 @@ fn facts_bytes(f: &crate::model::SpanFacts) -> usize {
         + opt(&f.session)
         + opt(&f.scenario)
         + opt(&f.error_type)
-        + f.llm.as_ref().map_or(0, |l| {
-            size_of::<crate::model::LlmFacts>() + opt(&l.model) + opt(&l.provider)
-        })
-        + f.tool
-            .as_ref()
-            .map_or(0, |t| size_of::<crate::model::ToolFacts>() + opt(&t.name))
+        + f.llm.as_ref().map_or(0, |l| size_of::<crate::model::LlmFacts>() + opt(&l.model) + opt(&l.provider))
+        + f.tool.as_ref().map_or(0, |t| size_of::<crate::model::ToolFacts>() + opt(&t.name))
         + f.guardrails.len() * 96
         + f.evaluations.len() * 64
         + f.tool_decisions.len() * 48
@@ -161,11 +165,14 @@ impl Store {
             counters: StoreCounters::default(),
             agents: BTreeMap::new(),
             tools: BTreeMap::new(),
+            pending: FxHashSet::default(),
+            outbox: Settled::default(),
         }
     }
 
-    /// Adds spans: dedupes, indexes, counts, re-assembles the touched traces, evicts.
-    pub fn insert_spans(&mut self, spans: Vec<SpanRecord>) {
+    /// Adds spans arriving at `now_ms`: dedupes, indexes, counts, re-assembles the touched
+    /// traces, evicts.
+    pub fn insert_spans(&mut self, spans: Vec<SpanRecord>, now_ms: u64) {
         let mut touched: Vec<TraceId> = Vec::new();
         for span in spans {
             let key = (span.trace_id, span.span_id);
@@ -181,14 +188,12 @@ impl Store {
             self.by_id.insert(key, seq);
             let entry = self.traces.entry(span.trace_id).or_default();
             entry.span_seqs.push(seq);
+            entry.last_arrival_ms = now_ms;
+            self.pending.insert(span.trace_id);
             if touched.last() != Some(&span.trace_id) {
                 touched.push(span.trace_id);
             }
-            self.spans.push_back(Stored {
-                seq,
-                bytes,
-                item: span,
-            });
+            self.spans.push_back(Stored { seq, bytes, arrival_ms: now_ms, rolled: false, item: span });
             self.counters.spans_stored += 1;
         }
         touched.sort_unstable();
@@ -205,11 +210,7 @@ impl Store {
             SpanRole::Llm => self.counters.llm_calls += 1,
             SpanRole::Tool => {
                 self.counters.tool_calls += 1;
-                let name = f
-                    .tool
-                    .as_ref()
-                    .and_then(|t| t.name.clone())
-                    .unwrap_or_else(|| span.name.to_string());
+                let name = f.tool.as_ref().and_then(|t| t.name.clone()).unwrap_or_else(|| span.name.to_string());
                 let failed = f.tool.as_ref().is_some_and(|t| t.error_class.is_some());
                 let counts = self.tools.entry(name).or_default();
                 counts.calls += 1;
@@ -231,10 +232,7 @@ impl Store {
         let spans: Vec<&SpanRecord> = entry
             .span_seqs
             .iter()
-            .filter_map(|seq| {
-                seq.checked_sub(first)
-                    .and_then(|i| self.spans.get(i as usize))
-            })
+            .filter_map(|seq| seq.checked_sub(first).and_then(|i| self.spans.get(i as usize)))
             .map(|s| &s.item)
             .collect();
         let runs = assemble::assemble(&spans);
@@ -260,7 +258,7 @@ impl Store {
     }
 
     /// Adds log records, joined to their traces.
-    pub fn insert_logs(&mut self, logs: Vec<LogRecord>) {
+    pub fn insert_logs(&mut self, logs: Vec<LogRecord>, now_ms: u64) {
         for log in logs {
             self.counters.log_records += 1;
             match &log.fact {
@@ -271,39 +269,37 @@ impl Store {
             }
             let seq = self.next_seq;
             self.next_seq += 1;
-            if let Some(trace) = log.trace_id {
-                self.traces.entry(trace).or_default().log_seqs.push(seq);
-            }
-            let bytes = size_of::<Stored<LogRecord>>()
-                + log.event_name.len()
-                + log.body.heap_bytes()
-                + attrs_bytes(&log.attrs);
+            let rolled = match log.trace_id {
+                Some(trace) => {
+                    let entry = self.traces.entry(trace).or_default();
+                    entry.log_seqs.push(seq);
+                    entry.last_arrival_ms = now_ms;
+                    self.pending.insert(trace);
+                    false
+                }
+                None => {
+                    self.settle_orphan_log(&log, now_ms);
+                    true
+                }
+            };
+            let bytes =
+                size_of::<Stored<LogRecord>>() + log.event_name.len() + log.body.heap_bytes() + attrs_bytes(&log.attrs);
             self.used_bytes += bytes;
-            self.logs.push_back(Stored {
-                seq,
-                bytes,
-                item: log,
-            });
+            self.logs.push_back(Stored { seq, bytes, arrival_ms: now_ms, rolled, item: log });
         }
         self.evict();
     }
 
     /// Adds metric points.
-    pub fn insert_points(&mut self, points: Vec<PointRecord>) {
+    pub fn insert_points(&mut self, points: Vec<PointRecord>, now_ms: u64) {
         for point in points {
             self.counters.metric_points += 1;
             let seq = self.next_seq;
             self.next_seq += 1;
-            let bytes = size_of::<Stored<PointRecord>>()
-                + point.metric.len()
-                + point.unit.len()
-                + attrs_bytes(&point.attrs);
+            let bytes =
+                size_of::<Stored<PointRecord>>() + point.metric.len() + point.unit.len() + attrs_bytes(&point.attrs);
             self.used_bytes += bytes;
-            self.points.push_back(Stored {
-                seq,
-                bytes,
-                item: point,
-            });
+            self.points.push_back(Stored { seq, bytes, arrival_ms: now_ms, rolled: true, item: point });
         }
         self.evict();
     }
@@ -321,6 +317,9 @@ impl Store {
             if oldest == span_seq {
                 self.evict_span();
             } else if oldest == log_seq {
+                if let Some(trace) = self.logs.front().filter(|l| !l.rolled).and_then(|l| l.item.trace_id) {
+                    self.settle_trace(trace);
+                }
                 if let Some(log) = self.logs.pop_front() {
                     self.used_bytes -= log.bytes;
                     self.counters.logs_evicted += 1;
@@ -336,6 +335,10 @@ impl Store {
     }
 
     fn evict_span(&mut self) {
+        // Nothing leaves memory before the rollups have it.
+        if let Some(trace) = self.spans.front().filter(|s| !s.rolled).map(|s| s.item.trace_id) {
+            self.settle_trace(trace);
+        }
         let Some(span) = self.spans.pop_front() else {
             return;
         };

@@ -45,10 +45,7 @@ impl AttrValue {
         while !s.is_char_boundary(end) {
             end -= 1;
         }
-        Self::Truncated {
-            prefix: s[..end].into(),
-            original_bytes: s.len(),
-        }
+        Self::Truncated { prefix: s[..end].into(), original_bytes: s.len() }
     }
 
     /// Heap bytes this value holds (for the memory budget).

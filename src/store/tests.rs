@@ -8,15 +8,7 @@ use crate::semconv::{self, SpanInput, Value};
 fn span(trace: u8, id: u8, parent: Option<u8>, attrs: &[(&str, Value)], error: bool) -> SpanRecord {
     let no_res: &[(&str, Value)] = &[("service.name", Value::Str("svc"))];
     let events: Vec<(&str, &[(&str, Value)])> = Vec::new();
-    let facts = semconv::map_span(
-        SpanInput {
-            name: "s",
-            is_error: error,
-            attrs,
-            resource: no_res,
-        },
-        events,
-    );
+    let facts = semconv::map_span(SpanInput { name: "s", is_error: error, attrs, resource: no_res }, events);
     SpanRecord {
         trace_id: [trace; 16],
         span_id: [id; 8],
@@ -25,11 +17,7 @@ fn span(trace: u8, id: u8, parent: Option<u8>, attrs: &[(&str, Value)], error: b
         kind: 1,
         start_ns: u64::from(id) * 1000,
         end_ns: u64::from(id) * 1000 + 500,
-        status: if error {
-            StatusCode::Error
-        } else {
-            StatusCode::Unset
-        },
+        status: if error { StatusCode::Error } else { StatusCode::Unset },
         status_message: "".into(),
         attrs: Vec::new(),
         events: Vec::new(),
@@ -53,13 +41,7 @@ fn agent(trace: u8, id: u8, parent: Option<u8>, name: &'static str) -> SpanRecor
 }
 
 fn chat(trace: u8, id: u8, parent: u8) -> SpanRecord {
-    span(
-        trace,
-        id,
-        Some(parent),
-        &[("gen_ai.operation.name", Value::Str("chat"))],
-        false,
-    )
+    span(trace, id, Some(parent), &[("gen_ai.operation.name", Value::Str("chat"))], false)
 }
 
 fn tool(trace: u8, id: u8, parent: u8, fail: bool) -> SpanRecord {
@@ -67,58 +49,36 @@ fn tool(trace: u8, id: u8, parent: u8, fail: bool) -> SpanRecord {
         trace,
         id,
         Some(parent),
-        &[
-            ("gen_ai.operation.name", Value::Str("execute_tool")),
-            ("gen_ai.tool.name", Value::Str("search")),
-        ],
+        &[("gen_ai.operation.name", Value::Str("execute_tool")), ("gen_ai.tool.name", Value::Str("search"))],
         fail,
     )
 }
 
 fn one_run(trace: u8) -> Vec<SpanRecord> {
-    vec![
-        agent(trace, 1, None, "triage"),
-        chat(trace, 2, 1),
-        tool(trace, 3, 1, false),
-        tool(trace, 4, 1, true),
-    ]
+    vec![agent(trace, 1, None, "triage"), chat(trace, 2, 1), tool(trace, 3, 1, false), tool(trace, 4, 1, true)]
 }
 
 #[test]
 fn a_run_with_children_is_counted() {
     let mut store = Store::new(usize::MAX);
-    store.insert_spans(one_run(1));
+    store.insert_spans(one_run(1), 0);
     let c = store.counters();
-    assert_eq!(
-        (c.runs, c.llm_calls, c.tool_calls, c.spans_stored),
-        (1, 1, 2, 4)
-    );
+    assert_eq!((c.runs, c.llm_calls, c.tool_calls, c.spans_stored), (1, 1, 2, 4));
     assert_eq!(store.tools()["search"].calls, 2);
     assert_eq!(store.tools()["search"].errors, 1);
     assert_eq!(store.agents()["triage"].runs, 1);
     let runs = store.trace_runs(&[1; 16]).expect("trace kept");
-    assert_eq!(
-        (
-            runs[0].tool_calls,
-            runs[0].tool_errors,
-            runs[0].llm_calls,
-            runs[0].spans
-        ),
-        (2, 1, 1, 4)
-    );
+    assert_eq!((runs[0].tool_calls, runs[0].tool_errors, runs[0].llm_calls, runs[0].spans), (2, 1, 1, 4));
     assert_eq!(runs[0].outcome, Outcome::Success);
 }
 
 #[test]
 fn duplicates_count_once() {
     let mut store = Store::new(usize::MAX);
-    store.insert_spans(one_run(1));
-    store.insert_spans(one_run(1));
+    store.insert_spans(one_run(1), 0);
+    store.insert_spans(one_run(1), 0);
     let c = store.counters();
-    assert_eq!(
-        (c.runs, c.tool_calls, c.spans_stored, c.spans_deduplicated),
-        (1, 2, 4, 4)
-    );
+    assert_eq!((c.runs, c.tool_calls, c.spans_stored, c.spans_deduplicated), (1, 2, 4, 4));
 }
 
 #[test]
@@ -127,11 +87,11 @@ fn children_before_parent_and_split_traces_assemble_into_one_run() {
     let mut spans = one_run(2);
     let root = spans.remove(0);
     // A nested agent arrives first and looks like a run until its parent shows up.
-    store.insert_spans(vec![agent(2, 9, Some(1), "researcher")]);
+    store.insert_spans(vec![agent(2, 9, Some(1), "researcher")], 0);
     assert_eq!(store.counters().runs, 1);
-    store.insert_spans(vec![spans.remove(0)]);
-    store.insert_spans(spans);
-    store.insert_spans(vec![root]);
+    store.insert_spans(vec![spans.remove(0)], 0);
+    store.insert_spans(spans, 0);
+    store.insert_spans(vec![root], 0);
     let c = store.counters();
     assert_eq!(c.runs, 1, "one run once the root arrived");
     assert_eq!(store.agents()["triage"].runs, 1);
@@ -143,42 +103,33 @@ fn children_before_parent_and_split_traces_assemble_into_one_run() {
 #[test]
 fn root_span_is_the_run_when_no_agent_markers() {
     let mut store = Store::new(usize::MAX);
-    store.insert_spans(vec![span(3, 2, Some(1), &[], false)]);
+    store.insert_spans(vec![span(3, 2, Some(1), &[], false)], 0);
     assert_eq!(store.counters().runs, 0, "no root yet");
-    store.insert_spans(vec![span(3, 1, None, &[], true)]);
+    store.insert_spans(vec![span(3, 1, None, &[], true)], 0);
     let runs = store.trace_runs(&[3; 16]).expect("trace");
-    assert_eq!(
-        (runs.len(), runs[0].outcome, runs[0].agent.as_str()),
-        (1, Outcome::Failure, "svc")
-    );
+    assert_eq!((runs.len(), runs[0].outcome, runs[0].agent.as_str()), (1, Outcome::Failure, "svc"));
 }
 
 #[test]
 fn explicit_outcome_beats_status() {
     let mut store = Store::new(usize::MAX);
-    store.insert_spans(vec![span(
-        4,
-        1,
-        None,
-        &[
-            ("gen_ai.operation.name", Value::Str("invoke_agent")),
-            ("cockpit.run.outcome", Value::Str("escalated")),
-        ],
-        true,
-    )]);
-    assert_eq!(
-        store.trace_runs(&[4; 16]).expect("trace")[0].outcome,
-        Outcome::Escalated
+    store.insert_spans(
+        vec![span(
+            4,
+            1,
+            None,
+            &[("gen_ai.operation.name", Value::Str("invoke_agent")), ("cockpit.run.outcome", Value::Str("escalated"))],
+            true,
+        )],
+        0,
     );
+    assert_eq!(store.trace_runs(&[4; 16]).expect("trace")[0].outcome, Outcome::Escalated);
 }
 
 #[test]
 fn parent_cycles_do_not_hang() {
     let mut store = Store::new(usize::MAX);
-    store.insert_spans(vec![
-        span(5, 1, Some(2), &[], false),
-        span(5, 2, Some(1), &[], false),
-    ]);
+    store.insert_spans(vec![span(5, 1, Some(2), &[], false), span(5, 2, Some(1), &[], false)], 0);
     assert_eq!(store.counters().runs, 0);
 }
 
@@ -187,7 +138,7 @@ fn budget_evicts_oldest_first_and_counts() {
     let one = span_bytes(&one_run(1)[0]);
     let mut store = Store::new(one * 20);
     for t in 1..=10 {
-        store.insert_spans(one_run(t));
+        store.insert_spans(one_run(t), 0);
     }
     let c = store.counters().clone();
     assert!(c.spans_evicted > 0);
@@ -199,6 +150,6 @@ fn budget_evicts_oldest_first_and_counts() {
     // Evicted runs stay counted.
     assert_eq!(c.runs, 10);
     // An evicted span is no longer a duplicate: it is stored again.
-    store.insert_spans(one_run(1));
+    store.insert_spans(one_run(1), 0);
     assert_eq!(store.counters().spans_deduplicated, 0);
 }

@@ -51,25 +51,14 @@ impl Server {
             }
         }
         // Keep the developer's own config file out of tests.
-        cmd.env_remove("COCKPIT_CONFIG")
-            .env("XDG_CONFIG_HOME", data_dir.path());
+        cmd.env_remove("COCKPIT_CONFIG").env("XDG_CONFIG_HOME", data_dir.path());
         let mut child = cmd.spawn().expect("spawn cockpit");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("address line");
-        let addrs: Value =
-            serde_json::from_str(&line).unwrap_or_else(|e| panic!("address record {line:?}: {e}"));
+        BufReader::new(stdout).read_line(&mut line).expect("address line");
+        let addrs: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("address record {line:?}: {e}"));
         let get = |k: &str| addrs[k].as_str().expect("address").to_owned();
-        Server {
-            grpc: get("otlp_grpc"),
-            http: get("otlp_http"),
-            api: get("api"),
-            child,
-            data_dir,
-            token,
-        }
+        Server { grpc: get("otlp_grpc"), http: get("otlp_http"), api: get("api"), child, data_dir, token }
     }
 
     pub fn start() -> Server {
@@ -90,12 +79,7 @@ impl Server {
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
         }
-        req.send()
-            .await
-            .expect("stats request")
-            .json()
-            .await
-            .expect("stats json")
+        req.send().await.expect("stats request").json().await.expect("stats json")
     }
 
     /// Waits until the ingest queue is empty and `pred` holds, or fails after 10 s.
@@ -115,26 +99,19 @@ impl Server {
     pub async fn settled(&self) -> Value {
         self.wait_stats(|s| {
             s["spans_accepted"]
-                == s["spans_stored"].as_u64().unwrap_or(0)
-                    + s["spans_deduplicated"].as_u64().unwrap_or(0)
+                == s["spans_stored"].as_u64().unwrap_or(0) + s["spans_deduplicated"].as_u64().unwrap_or(0)
         })
         .await
     }
 
     pub async fn healthz(&self) -> bool {
-        reqwest::get(format!("http://{}/healthz", self.api))
-            .await
-            .map(|r| r.status().is_success())
-            .unwrap_or(false)
+        reqwest::get(format!("http://{}/healthz", self.api)).await.map(|r| r.status().is_success()).unwrap_or(false)
     }
 
     /// Sends SIGTERM and waits for the exit code.
     pub fn terminate(&mut self) -> Option<i32> {
         let pid = self.child.id().to_string();
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill");
+        Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
@@ -143,8 +120,7 @@ impl Server {
             assert!(
                 Instant::now() < deadline,
                 "did not stop after SIGTERM; log: {}",
-                std::fs::read_to_string(self.data_dir.path().join("cockpit.log"))
-                    .unwrap_or_default()
+                std::fs::read_to_string(self.data_dir.path().join("cockpit.log")).unwrap_or_default()
             );
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -159,11 +135,7 @@ impl Drop for Server {
 }
 
 pub fn kv(key: &str, v: any_value::Value) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue { value: Some(v) }),
-        ..Default::default()
-    }
+    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(v) }), ..Default::default() }
 }
 
 pub fn s(key: &str, v: &str) -> KeyValue {
@@ -184,14 +156,7 @@ pub fn span_id(n: u64) -> Vec<u8> {
     (n | 1 << 60).to_be_bytes().to_vec()
 }
 
-pub fn span(
-    trace: u64,
-    id: u64,
-    parent: Option<u64>,
-    name: &str,
-    attrs: Vec<KeyValue>,
-    error: bool,
-) -> Span {
+pub fn span(trace: u64, id: u64, parent: Option<u64>, name: &str, attrs: Vec<KeyValue>, error: bool) -> Span {
     let start = 1_700_000_000_000_000_000 + id * 1_000_000;
     Span {
         trace_id: trace_id(trace),
@@ -202,10 +167,7 @@ pub fn span(
         start_time_unix_nano: start,
         end_time_unix_nano: start + 500_000,
         attributes: attrs,
-        status: error.then(|| Status {
-            code: status::StatusCode::Error as i32,
-            message: "failed".into(),
-        }),
+        status: error.then(|| Status { code: status::StatusCode::Error as i32, message: "failed".into() }),
         ..Default::default()
     }
 }
@@ -217,10 +179,7 @@ pub fn request(service: &str, spans: Vec<Span>) -> ExportTraceServiceRequest {
                 attributes: vec![s("service.name", service), s("service.version", "1.4.0")],
                 ..Default::default()
             }),
-            scope_spans: vec![ScopeSpans {
-                spans,
-                ..Default::default()
-            }],
+            scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
             ..Default::default()
         }],
     }
@@ -259,10 +218,7 @@ pub fn run_spans(trace: u64, agent: &str) -> Vec<Span> {
             3,
             Some(1),
             "execute_tool lookup_order",
-            vec![
-                s("gen_ai.operation.name", "execute_tool"),
-                s("gen_ai.tool.name", "lookup_order"),
-            ],
+            vec![s("gen_ai.operation.name", "execute_tool"), s("gen_ai.tool.name", "lookup_order")],
             false,
         ),
         span(
@@ -287,11 +243,7 @@ pub fn assert_one_run(stats: &Value, agent: &str) {
     assert_eq!(stats["runs"], 1, "{stats}");
     assert_eq!(stats["llm_calls"], 1, "{stats}");
     assert_eq!(stats["tool_calls"], 2, "{stats}");
-    assert_eq!(
-        stats["agents"],
-        serde_json::json!([{"name": agent, "runs": 1, "versions": ["2.1"]}]),
-        "{stats}"
-    );
+    assert_eq!(stats["agents"], serde_json::json!([{"name": agent, "runs": 1, "versions": ["2.1"]}]), "{stats}");
     assert_eq!(
         stats["tools"],
         serde_json::json!([{"name": "lookup_order", "calls": 1, "errors": 0}, {"name": "refund", "calls": 1, "errors": 1}]),

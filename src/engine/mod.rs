@@ -1,6 +1,9 @@
 //! The engine: a bounded ingest queue feeding the hot store on one worker thread, and the
 //! read side every face (API, TUI, report) uses.
 
+pub mod worker;
+
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
@@ -9,9 +12,18 @@ use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
+use crate::analytics::AnalyticsConfig;
+use crate::analytics::alerts::{AlertBook, AlertInputs, rfc3339};
+use crate::analytics::figures::{ApprovalCounts, Context, Summary, summarize};
+use crate::analytics::persist::RollupDb;
+use crate::analytics::prices::PriceTable;
+use crate::analytics::rollup::{Key, Rollups, minute_of};
+use crate::analytics::{drift, rollup};
 use crate::ingest::convert::{Converted, Limits};
 use crate::store::Store;
 use crate::store::record::{LogRecord, PointRecord, SpanRecord};
+use crate::store::settle::SettlePolicy;
+use worker::{Job, Worker};
 
 /// Engine settings.
 #[derive(Debug, Clone)]
@@ -22,6 +34,18 @@ pub struct EngineConfig {
     pub queue_capacity: usize,
     /// Attribute value limits.
     pub limits: Limits,
+    /// Prices for computed costs.
+    pub prices: PriceTable,
+    /// When quiet traces settle into the rollups.
+    pub settle: SettlePolicy,
+    /// Windows end at the newest data instead of the wall clock (replayed files).
+    pub data_clock: bool,
+    /// Where rollups persist; `None` keeps them in memory only.
+    pub data_dir: Option<PathBuf>,
+    /// Drift and alert thresholds.
+    pub analytics: AnalyticsConfig,
+    /// How long rollups are kept, days.
+    pub retention_days: u32,
 }
 
 impl Default for EngineConfig {
@@ -30,16 +54,21 @@ impl Default for EngineConfig {
             memory_budget: 512 << 20,
             queue_capacity: 200_000,
             limits: Limits::default(),
+            prices: PriceTable::builtin(),
+            settle: SettlePolicy::default(),
+            data_clock: false,
+            data_dir: None,
+            analytics: AnalyticsConfig::default(),
+            retention_days: 8,
         }
     }
 }
 
-enum Job {
-    Spans(Vec<SpanRecord>, OwnedSemaphorePermit),
-    Logs(Vec<LogRecord>, OwnedSemaphorePermit),
-    Points(Vec<PointRecord>, OwnedSemaphorePermit),
-    Flush(oneshot::Sender<()>),
-    Stop,
+impl EngineConfig {
+    /// Retention in minutes.
+    pub fn retention_minutes(&self) -> i64 {
+        i64::from(self.retention_days) * 24 * 60
+    }
 }
 
 /// The queue is full: the client should retry later.
@@ -64,6 +93,9 @@ struct DoorCounters {
 pub struct Engine {
     config: EngineConfig,
     store: Arc<RwLock<Store>>,
+    rollups: Arc<RwLock<Rollups>>,
+    alerts: Arc<Mutex<AlertBook>>,
+    alert_inputs: Arc<RwLock<AlertInputs>>,
     tx: mpsc::UnboundedSender<Job>,
     permits: Arc<Semaphore>,
     door: DoorCounters,
@@ -79,56 +111,68 @@ enum Kind {
 }
 
 impl Engine {
-    /// Starts the engine and its store worker.
-    pub fn start(config: EngineConfig) -> Arc<Self> {
+    /// Starts the engine and its store worker; with a data dir, restores persisted rollups.
+    pub fn start(config: EngineConfig) -> Result<Arc<Self>, String> {
         let store = Arc::new(RwLock::new(Store::new(config.memory_budget)));
-        let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
-        let worker_store = Arc::clone(&store);
-        let worker = std::thread::Builder::new()
-            .name("cockpit-store".into())
-            .spawn(move || {
-                while let Some(job) = rx.blocking_recv() {
-                    match job {
-                        Job::Spans(spans, permit) => {
-                            worker_store.write().insert_spans(spans);
-                            drop(permit);
-                        }
-                        Job::Logs(logs, permit) => {
-                            worker_store.write().insert_logs(logs);
-                            drop(permit);
-                        }
-                        Job::Points(points, permit) => {
-                            worker_store.write().insert_points(points);
-                            drop(permit);
-                        }
-                        Job::Flush(done) => {
-                            let _ = done.send(());
-                        }
-                        Job::Stop => break,
-                    }
+        let mut rollups = Rollups::new(config.prices.clone());
+        let db = match &config.data_dir {
+            Some(dir) => {
+                let db = RollupDb::open(dir)?;
+                let now_min = minute_of(worker::now_ms().saturating_mul(1_000_000));
+                let (minutes, bad) = db.load(now_min - config.retention_minutes())?;
+                if bad > 0 {
+                    tracing::warn!("{bad} persisted rollup minute(s) could not be read and were skipped");
                 }
-            });
-        let worker = match worker {
-            Ok(handle) => Some(handle),
-            Err(e) => {
-                // Without a worker nothing can be stored; say so loudly in the log and throttle.
-                tracing::error!("cannot start the store worker: {e}");
-                None
+                for (m, b) in minutes {
+                    rollups.restore(m, b);
+                }
+                Some(db)
             }
+            None => None,
         };
-        let permits = Arc::new(Semaphore::new(if worker.is_some() {
-            config.queue_capacity
-        } else {
-            0
-        }));
-        Arc::new(Self {
+        let rollups = Arc::new(RwLock::new(rollups));
+        let alerts = Arc::new(Mutex::new(AlertBook::default()));
+        let alert_inputs = Arc::new(RwLock::new(AlertInputs::default()));
+        let (tx, rx) = mpsc::unbounded_channel::<Job>();
+        let worker = Worker {
+            config: config.clone(),
+            store: Arc::clone(&store),
+            rollups: Arc::clone(&rollups),
+            alerts: Arc::clone(&alerts),
+            inputs: Arc::clone(&alert_inputs),
+            db,
+            last_housekeeping: std::time::Instant::now(),
+        };
+        let handle = std::thread::Builder::new()
+            .name("cockpit-store".into())
+            .spawn(move || worker.run(rx))
+            .map_err(|e| format!("cannot start the store worker: {e}"))?;
+        // The ticker holds only a weak sender: dropping the engine closes the channel.
+        let weak = tx.downgrade();
+        std::thread::Builder::new()
+            .name("cockpit-tick".into())
+            .spawn(move || {
+                while let Some(tx) = weak.upgrade() {
+                    if tx.send(Job::Tick).is_err() {
+                        break;
+                    }
+                    drop(tx);
+                    std::thread::sleep(worker::TICK);
+                }
+            })
+            .map_err(|e| format!("cannot start the ticker: {e}"))?;
+        let permits = Arc::new(Semaphore::new(config.queue_capacity));
+        Ok(Arc::new(Self {
             config,
             store,
+            rollups,
+            alerts,
+            alert_inputs,
             tx,
             permits,
             door: DoorCounters::default(),
-            worker: Mutex::new(worker),
-        })
+            worker: Mutex::new(Some(handle)),
+        }))
     }
 
     /// The engine's settings.
@@ -137,8 +181,7 @@ impl Engine {
     }
 
     fn permits_for(&self, n: usize) -> u32 {
-        n.clamp(1, self.config.queue_capacity.max(1))
-            .min(u32::MAX as usize) as u32
+        n.clamp(1, self.config.queue_capacity.max(1)).min(u32::MAX as usize) as u32
     }
 
     fn enqueue(
@@ -176,9 +219,7 @@ impl Engine {
             Err(_) => {
                 self.door.requests_throttled.fetch_add(1, Ordering::Relaxed);
                 if matches!(kind, Kind::Spans) {
-                    self.door
-                        .spans_throttled
-                        .fetch_add(n as u64, Ordering::Relaxed);
+                    self.door.spans_throttled.fetch_add(n as u64, Ordering::Relaxed);
                 }
                 return Err(Throttled);
             }
@@ -187,17 +228,8 @@ impl Engine {
         Ok(())
     }
 
-    async fn wait_submit(
-        &self,
-        kind: Kind,
-        n: usize,
-        rejected: u64,
-        job: impl FnOnce(OwnedSemaphorePermit) -> Job,
-    ) {
-        match Arc::clone(&self.permits)
-            .acquire_many_owned(self.permits_for(n))
-            .await
-        {
+    async fn wait_submit(&self, kind: Kind, n: usize, rejected: u64, job: impl FnOnce(OwnedSemaphorePermit) -> Job) {
+        match Arc::clone(&self.permits).acquire_many_owned(self.permits_for(n)).await {
             Ok(permit) => self.enqueue(kind, permit, n, rejected, job),
             Err(_) => tracing::error!("ingest queue closed; {n} item(s) dropped"),
         }
@@ -228,24 +260,21 @@ impl Engine {
     pub async fn submit_spans_wait(&self, c: Converted<SpanRecord>) {
         let n = c.items.len();
         let items = c.items;
-        self.wait_submit(Kind::Spans, n, c.rejected, move |p| Job::Spans(items, p))
-            .await;
+        self.wait_submit(Kind::Spans, n, c.rejected, move |p| Job::Spans(items, p)).await;
     }
 
     /// Queues log records, waiting for room.
     pub async fn submit_logs_wait(&self, c: Converted<LogRecord>) {
         let n = c.items.len();
         let items = c.items;
-        self.wait_submit(Kind::Logs, n, c.rejected, move |p| Job::Logs(items, p))
-            .await;
+        self.wait_submit(Kind::Logs, n, c.rejected, move |p| Job::Logs(items, p)).await;
     }
 
     /// Queues metric points, waiting for room.
     pub async fn submit_points_wait(&self, c: Converted<PointRecord>) {
         let n = c.items.len();
         let items = c.items;
-        self.wait_submit(Kind::Points, n, c.rejected, move |p| Job::Points(items, p))
-            .await;
+        self.wait_submit(Kind::Points, n, c.rejected, move |p| Job::Points(items, p)).await;
     }
 
     /// Counts a request that could not be decoded at all.
@@ -261,7 +290,73 @@ impl Engine {
         }
     }
 
-    /// Drains the queue into the store and stops the worker (blocking).
+    /// Settles every trace into the rollups now (replay and reports; live ingest settles
+    /// traces once they have been quiet).
+    pub async fn settle_all(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Job::SettleAll(done)).is_ok() {
+            let _ = wait.await;
+        }
+    }
+
+    /// Evaluates alerts over the replayed data's last hours, minute by minute.
+    pub async fn replay_alerts(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Job::ReplayAlerts(done)).is_ok() {
+            let _ = wait.await;
+        }
+    }
+
+    /// Tells alert rules about approvals (from the control plane).
+    pub fn set_alert_inputs(&self, inputs: AlertInputs) {
+        *self.alert_inputs.write() = inputs;
+    }
+
+    /// The end of every window: the newest data (data clock) or now.
+    pub fn now_ns(&self) -> u64 {
+        if self.config.data_clock {
+            self.rollups.read().latest_ns()
+        } else {
+            worker::now_ms().saturating_mul(1_000_000)
+        }
+    }
+
+    /// Every figure for the window ending now, optionally for one agent.
+    pub fn summary(&self, window_seconds: u64, agent: Option<&str>, approvals: ApprovalCounts) -> Summary {
+        let as_of = self.now_ns();
+        let rollups = self.rollups.read();
+        let to = minute_of(as_of);
+        let minutes = (window_seconds / 60).max(1) as i64;
+        let keep = |k: &Key| agent.is_none_or(|a| k.agent == a);
+        let bucket = rollups.window(to - minutes + 1, to, &keep);
+        let cfg = &self.config.analytics;
+        let today = chrono::DateTime::from_timestamp((as_of / 1_000_000_000) as i64, 0).map(|t| t.date_naive());
+        let ctx = Context {
+            window_seconds,
+            as_of: rfc3339(as_of),
+            today,
+            agent: agent.map(str::to_owned),
+            budget_usd_per_hour: cfg.alerts.budget_usd_per_hour,
+            approvals,
+        };
+        let mut summary = summarize(&bucket, &ctx, rollups.prices());
+        let horizon = (cfg.drift.horizon_seconds / 60).max(minutes as u64) as i64;
+        summary.drift = if horizon == minutes {
+            drift::drift(&bucket, &cfg.drift)
+        } else {
+            drift::drift(&rollups.window(to - horizon + 1, to, &keep), &cfg.drift)
+        };
+        summary.alerts = self.alerts.lock().rows(agent);
+        summary
+    }
+
+    /// Read access to the rollups.
+    pub fn rollups(&self) -> &RwLock<rollup::Rollups> {
+        &self.rollups
+    }
+
+    /// Drains the queue into the store, settles and persists everything, and stops the worker
+    /// (blocking).
     pub fn shutdown(&self) {
         let _ = self.tx.send(Job::Stop);
         if let Some(handle) = self.worker.lock().take() {
@@ -276,9 +371,7 @@ impl Engine {
 
     /// Items waiting in the ingest queue.
     pub fn pending(&self) -> usize {
-        self.config
-            .queue_capacity
-            .saturating_sub(self.permits.available_permits())
+        self.config.queue_capacity.saturating_sub(self.permits.available_permits())
     }
 
     /// The document `/api/v1/stats` serves.
@@ -319,22 +412,13 @@ impl Engine {
                 .map(|(name, a)| AgentStats {
                     name: name.clone(),
                     runs: a.runs,
-                    versions: a
-                        .versions
-                        .iter()
-                        .filter(|(_, n)| **n > 0)
-                        .map(|(v, _)| v.clone())
-                        .collect(),
+                    versions: a.versions.iter().filter(|(_, n)| **n > 0).map(|(v, _)| v.clone()).collect(),
                 })
                 .collect(),
             tools: store
                 .tools()
                 .iter()
-                .map(|(name, t)| ToolStats {
-                    name: name.clone(),
-                    calls: t.calls,
-                    errors: t.errors,
-                })
+                .map(|(name, t)| ToolStats { name: name.clone(), calls: t.calls, errors: t.errors })
                 .collect(),
         }
     }

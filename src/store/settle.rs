@@ -1,0 +1,422 @@
+//! Settling: once a trace has been quiet for a while, its runs and calls are handed to the
+//! rollups exactly once. Spans that arrive after their trace settled are handed over on their
+//! own ("late"): they count in call figures but do not change their run's figures.
+
+use rustc_hash::FxHashSet;
+use serde::Serialize;
+
+use super::Store;
+use super::assemble::assemble_with_owners;
+use super::record::{LogRecord, SpanRecord};
+use crate::model::{
+    Evaluation, GuardrailDecision, Outcome, SideEffect, SpanId, SpanRole, ToolCallDecision, ToolErrorClass, TraceId,
+};
+use crate::semconv::EventFact;
+
+/// Who a fact counts for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Who {
+    /// Agent name.
+    pub agent: String,
+    /// Agent version (`unknown` when not said).
+    pub version: String,
+    /// Deployment environment (`unknown` when not said).
+    pub environment: String,
+}
+
+/// One LLM call's usage, as a run carries it for its cost and token figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Usage {
+    /// Model id as sent.
+    pub model: Option<String>,
+    /// Input tokens (cached included).
+    pub input: u64,
+    /// Output tokens (reasoning included).
+    pub output: u64,
+    /// Cached input tokens.
+    pub cache_read: u64,
+    /// Reasoning tokens.
+    pub reasoning: u64,
+    /// Reported cost, USD.
+    pub reported_cost: Option<f64>,
+}
+
+/// A run, with everything its run-level figures need.
+#[derive(Debug, Clone)]
+pub struct SettledRun {
+    /// When it ended (ns since the epoch; arrival time when the timestamp was absurd).
+    pub time_ns: u64,
+    /// Who ran it.
+    pub who: Who,
+    /// The trace.
+    pub trace_id: TraceId,
+    /// The run's span.
+    pub span_id: SpanId,
+    /// Scenario, when said.
+    pub scenario: Option<String>,
+    /// Outcome.
+    pub outcome: Outcome,
+    /// Duration, ms.
+    pub duration_ms: f64,
+    /// LLM + tool calls.
+    pub steps: u32,
+    /// Calls that were retries.
+    pub retries: u32,
+    /// Other agents invoked inside it.
+    pub handoffs: u32,
+    /// Step budget, when declared.
+    pub step_budget: Option<u64>,
+    /// A red-team run.
+    pub red_team: bool,
+    /// For red-team runs: did the attack succeed.
+    pub attack_succeeded: Option<bool>,
+    /// Usage of every LLM call in the run.
+    pub usage: Vec<Usage>,
+    /// Every guardrail decision in the run.
+    pub guardrails: Vec<GuardrailDecision>,
+    /// Every evaluation of the run.
+    pub evaluations: Vec<Evaluation>,
+}
+
+/// What kind of call a settled span is.
+#[derive(Debug, Clone)]
+pub enum CallKind {
+    /// An LLM call.
+    Llm {
+        /// Model id.
+        model: Option<String>,
+        /// Provider.
+        provider: Option<String>,
+        /// Usage.
+        usage: Usage,
+        /// `error.type` when it failed.
+        error_type: Option<String>,
+    },
+    /// A tool call.
+    Tool {
+        /// Tool name.
+        name: String,
+        /// Why it failed, when it failed.
+        error_class: Option<ToolErrorClass>,
+        /// Read or write.
+        side_effect: SideEffect,
+    },
+    /// A guardrail span (its decision is in `decisions`).
+    Guardrail,
+}
+
+/// One call (LLM, tool or guardrail span).
+#[derive(Debug, Clone)]
+pub struct SettledCall {
+    /// When it ended.
+    pub time_ns: u64,
+    /// Who it counts for.
+    pub who: Who,
+    /// What it was.
+    pub kind: CallKind,
+    /// Duration, ms.
+    pub latency_ms: f64,
+    /// Failed (ERROR status or an error class).
+    pub failed: bool,
+    /// A retry.
+    pub retry: bool,
+}
+
+/// A decision or evaluation event (from a span, span event or log record).
+#[derive(Debug, Clone)]
+pub enum EventKind {
+    /// Guardrail decision.
+    Guardrail(GuardrailDecision),
+    /// Evaluation.
+    Evaluation(Evaluation),
+    /// Tool-call decision.
+    ToolDecision(ToolCallDecision),
+}
+
+/// One settled event.
+#[derive(Debug, Clone)]
+pub struct SettledEvent {
+    /// When.
+    pub time_ns: u64,
+    /// Who it counts for.
+    pub who: Who,
+    /// What.
+    pub kind: EventKind,
+}
+
+/// Everything settled since the last hand-over.
+#[derive(Debug, Default)]
+pub struct Settled {
+    /// Runs.
+    pub runs: Vec<SettledRun>,
+    /// Calls.
+    pub calls: Vec<SettledCall>,
+    /// Events.
+    pub events: Vec<SettledEvent>,
+}
+
+impl Settled {
+    /// Nothing to hand over.
+    pub fn is_empty(&self) -> bool {
+        self.runs.is_empty() && self.calls.is_empty() && self.events.is_empty()
+    }
+}
+
+/// How long traces wait before settling.
+#[derive(Debug, Clone, Copy)]
+pub struct SettlePolicy {
+    /// Quiet time for a trace whose run has arrived, ms.
+    pub with_run_ms: u64,
+    /// Quiet time for a trace with no run yet (its root may still come), ms.
+    pub without_run_ms: u64,
+}
+
+impl Default for SettlePolicy {
+    fn default() -> Self {
+        Self { with_run_ms: 2_000, without_run_ms: 30_000 }
+    }
+}
+
+const UNKNOWN: &str = "unknown";
+
+/// A timestamp fit for a minute bucket: absurd ones (0, far future) become the arrival time.
+pub fn sane_time(ns: u64, arrival_ms: u64) -> u64 {
+    let arrival_ns = arrival_ms.saturating_mul(1_000_000);
+    const DAY_NS: u64 = 86_400 * 1_000_000_000;
+    if ns == 0 || ns > arrival_ns.saturating_add(DAY_NS) { arrival_ns } else { ns }
+}
+
+fn who_of_span(span: &SpanRecord) -> Who {
+    let f = &span.facts;
+    Who {
+        agent: f.agent_name.clone().or_else(|| span.resource.service.clone()).unwrap_or_else(|| UNKNOWN.into()),
+        version: f.agent_version.clone().unwrap_or_else(|| UNKNOWN.into()),
+        environment: f.environment.clone().unwrap_or_else(|| UNKNOWN.into()),
+    }
+}
+
+fn who_of_log(log: &LogRecord) -> Who {
+    Who {
+        agent: log.resource.service.clone().unwrap_or_else(|| UNKNOWN.into()),
+        version: UNKNOWN.into(),
+        environment: UNKNOWN.into(),
+    }
+}
+
+fn usage_of(span: &SpanRecord) -> Option<Usage> {
+    let l = span.facts.llm.as_ref()?;
+    Some(Usage {
+        model: l.model.clone(),
+        input: l.input_tokens.unwrap_or(0),
+        output: l.output_tokens.unwrap_or(0),
+        cache_read: l.cache_read_tokens.unwrap_or(0),
+        reasoning: l.reasoning_tokens.unwrap_or(0),
+        reported_cost: l.reported_cost_usd,
+    })
+}
+
+fn event_of(fact: &EventFact) -> EventKind {
+    match fact {
+        EventFact::Guardrail(g) => EventKind::Guardrail(g.clone()),
+        EventFact::Evaluation(e) => EventKind::Evaluation(e.clone()),
+        EventFact::ToolDecision(d) => EventKind::ToolDecision(d.clone()),
+    }
+}
+
+impl Store {
+    /// Settles the traces that have been quiet long enough (all of them when `force`).
+    pub fn settle(&mut self, now_ms: u64, policy: SettlePolicy, force: bool) {
+        let ready: Vec<TraceId> = self
+            .pending
+            .iter()
+            .filter(|t| {
+                self.traces.get(*t).is_none_or(|e| {
+                    let quiet = if e.runs.is_empty() { policy.without_run_ms } else { policy.with_run_ms };
+                    force || now_ms.saturating_sub(e.last_arrival_ms) >= quiet
+                })
+            })
+            .copied()
+            .collect();
+        for trace in ready {
+            self.settle_trace(trace);
+        }
+    }
+
+    /// Settles one trace now (also used before its spans are evicted).
+    pub(super) fn settle_trace(&mut self, trace: TraceId) {
+        self.pending.remove(&trace);
+        let Some(entry) = self.traces.get(&trace) else { return };
+        let first = self.spans.front().map_or(0, |s| s.seq);
+        let span_pos: Vec<usize> = entry
+            .span_seqs
+            .iter()
+            .filter_map(|seq| seq.checked_sub(first).map(|i| i as usize))
+            .filter(|i| *i < self.spans.len())
+            .collect();
+        let spans: Vec<&SpanRecord> = span_pos.iter().map(|i| &self.spans[*i].item).collect();
+        let assembly = assemble_with_owners(&spans);
+        let run_who: Vec<Who> = assembly
+            .runs
+            .iter()
+            .map(|r| {
+                let own = spans.iter().find(|s| s.span_id == r.span_id).map(|s| who_of_span(s));
+                Who {
+                    agent: r.agent.clone(),
+                    version: r.version_label(),
+                    environment: own.map_or_else(|| UNKNOWN.into(), |w| w.environment),
+                }
+            })
+            .collect();
+        let who_for = |i: usize| assembly.owner[i].map_or_else(|| who_of_span(spans[i]), |r| run_who[r].clone());
+        let first_log = self.logs.front().map_or(0, |s| s.seq);
+        let log_pos: Vec<usize> = entry
+            .log_seqs
+            .iter()
+            .filter_map(|seq| seq.checked_sub(first_log).map(|i| i as usize))
+            .filter(|i| *i < self.logs.len())
+            .collect();
+
+        let mut out = Settled::default();
+        let rolled_runs: FxHashSet<SpanId> = entry.rolled_runs.iter().copied().collect();
+        let mut newly_rolled_runs = Vec::new();
+        for (r, run) in assembly.runs.iter().enumerate() {
+            if rolled_runs.contains(&run.span_id) {
+                continue;
+            }
+            newly_rolled_runs.push(run.span_id);
+            let Some(ri) = spans.iter().position(|s| s.span_id == run.span_id) else { continue };
+            let root = spans[ri];
+            let arrival = self.spans[span_pos[ri]].arrival_ms;
+            let owned: Vec<&SpanRecord> =
+                spans.iter().enumerate().filter(|(i, _)| assembly.owner[*i] == Some(r)).map(|(_, s)| *s).collect();
+            let owned_ids: FxHashSet<SpanId> = owned.iter().map(|s| s.span_id).collect();
+            let mut evaluations: Vec<Evaluation> =
+                owned.iter().flat_map(|s| s.facts.evaluations.iter().cloned()).collect();
+            let mut guardrails: Vec<GuardrailDecision> =
+                owned.iter().flat_map(|s| s.facts.guardrails.iter().cloned()).collect();
+            for &li in &log_pos {
+                let log = &self.logs[li].item;
+                let belongs = log.span_id.is_some_and(|s| owned_ids.contains(&s)) || (log.span_id.is_none() && r == 0);
+                match (&log.fact, belongs) {
+                    (Some(EventFact::Evaluation(e)), true) => evaluations.push(e.clone()),
+                    (Some(EventFact::Guardrail(g)), true) => guardrails.push(g.clone()),
+                    _ => {}
+                }
+            }
+            let facts = &root.facts;
+            out.runs.push(SettledRun {
+                time_ns: sane_time(root.end_ns, arrival),
+                who: run_who[r].clone(),
+                trace_id: trace,
+                span_id: run.span_id,
+                scenario: facts.scenario.clone(),
+                outcome: run.outcome,
+                duration_ms: root.duration_ns() as f64 / 1e6,
+                steps: run.llm_calls + run.tool_calls,
+                retries: run.retries,
+                handoffs: run.handoffs,
+                step_budget: facts.step_budget,
+                red_team: facts.red_team || owned.iter().any(|s| s.facts.red_team),
+                attack_succeeded: facts
+                    .attack_succeeded
+                    .or_else(|| owned.iter().find_map(|s| s.facts.attack_succeeded)),
+                usage: owned.iter().filter_map(|s| usage_of(s)).collect(),
+                guardrails,
+                evaluations,
+            });
+        }
+
+        for (i, &pos) in span_pos.iter().enumerate() {
+            if self.spans[pos].rolled {
+                continue;
+            }
+            let span = spans[i];
+            let who = who_for(i);
+            let time_ns = sane_time(span.end_ns, self.spans[pos].arrival_ms);
+            let f = &span.facts;
+            let kind = match f.role {
+                SpanRole::Llm => usage_of(span).map(|usage| CallKind::Llm {
+                    model: f.llm.as_ref().and_then(|l| l.model.clone()),
+                    provider: f.llm.as_ref().and_then(|l| l.provider.clone()),
+                    usage,
+                    error_type: f.error_type.clone(),
+                }),
+                SpanRole::Tool => f.tool.as_ref().map(|t| CallKind::Tool {
+                    name: t.name.clone().unwrap_or_else(|| span.name.to_string()),
+                    error_class: t.error_class,
+                    side_effect: t.side_effect,
+                }),
+                SpanRole::Guardrail => Some(CallKind::Guardrail),
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                let failed = f.is_error || f.tool.as_ref().is_some_and(|t| t.error_class.is_some());
+                out.calls.push(SettledCall {
+                    time_ns,
+                    who: who.clone(),
+                    kind,
+                    latency_ms: span.duration_ns() as f64 / 1e6,
+                    failed,
+                    retry: f.retry,
+                });
+            }
+            for g in &f.guardrails {
+                out.events.push(SettledEvent { time_ns, who: who.clone(), kind: EventKind::Guardrail(g.clone()) });
+            }
+            for e in &f.evaluations {
+                out.events.push(SettledEvent { time_ns, who: who.clone(), kind: EventKind::Evaluation(e.clone()) });
+            }
+            for d in &f.tool_decisions {
+                out.events.push(SettledEvent { time_ns, who: who.clone(), kind: EventKind::ToolDecision(d.clone()) });
+            }
+        }
+        for &li in &log_pos {
+            if self.logs[li].rolled {
+                continue;
+            }
+            let log = &self.logs[li].item;
+            if let Some(fact) = &log.fact {
+                let owner = log
+                    .span_id
+                    .and_then(|s| spans.iter().position(|sp| sp.span_id == s))
+                    .map(who_for)
+                    .or_else(|| run_who.first().cloned())
+                    .unwrap_or_else(|| who_of_log(log));
+                out.events.push(SettledEvent {
+                    time_ns: sane_time(log.time_ns, self.logs[li].arrival_ms),
+                    who: owner,
+                    kind: event_of(fact),
+                });
+            }
+        }
+
+        for &pos in &span_pos {
+            self.spans[pos].rolled = true;
+        }
+        for &li in &log_pos {
+            self.logs[li].rolled = true;
+        }
+        if let Some(entry) = self.traces.get_mut(&trace) {
+            entry.rolled_runs.extend(newly_rolled_runs);
+        }
+        self.outbox.runs.append(&mut out.runs);
+        self.outbox.calls.append(&mut out.calls);
+        self.outbox.events.append(&mut out.events);
+    }
+
+    /// Settles a log record with no trace at once.
+    pub(super) fn settle_orphan_log(&mut self, log: &LogRecord, arrival_ms: u64) {
+        if let Some(fact) = &log.fact {
+            self.outbox.events.push(SettledEvent {
+                time_ns: sane_time(log.time_ns, arrival_ms),
+                who: who_of_log(log),
+                kind: event_of(fact),
+            });
+        }
+    }
+
+    /// Takes everything settled so far.
+    pub fn take_settled(&mut self) -> Settled {
+        std::mem::take(&mut self.outbox)
+    }
+}
