@@ -305,6 +305,11 @@ fn llm_cost(c: &LlmCell) -> f64 {
     c.reported_cost_usd + c.computed_cost_usd
 }
 
+/// Cost of the priced calls; `None` when no call had a price.
+fn priced(c: &LlmCell) -> Option<f64> {
+    (c.reported_calls + c.computed_calls > 0).then(|| llm_cost(c))
+}
+
 fn cost_source(c: &LlmCell) -> CostSource {
     match (c.reported_calls > 0, c.computed_calls > 0, c.unpriced_calls > 0) {
         (true, false, false) => CostSource::Reported,
@@ -340,7 +345,7 @@ pub fn summarize(b: &Bucket, ctx: &Context, prices: &PriceTable) -> Summary {
     let all_guards: GuardCell = merged(b.guards.0.values().cloned());
     let guard_latency = merged::<super::rollup::LatencyCell>(b.guard_latency.0.values().cloned());
 
-    let total_cost = (all_llm.calls > 0).then(|| llm_cost(&all_llm));
+    let total_cost = priced(&all_llm);
     let failures = all_runs.failures();
     let totals = Totals {
         runs: all_runs.runs,
@@ -382,7 +387,7 @@ pub fn summarize(b: &Bucket, ctx: &Context, prices: &PriceTable) -> Summary {
             }
             versions.sort();
             let p = Percentiles::of(&runs.duration);
-            let cost = (llm.calls > 0).then(|| llm_cost(&llm));
+            let cost = priced(&llm);
             AgentRow {
                 name: name.to_owned(),
                 version: versions.last().map(|(_, v)| v.clone()).unwrap_or_else(|| "unknown".into()),
@@ -459,7 +464,7 @@ pub fn summarize(b: &Bucket, ctx: &Context, prices: &PriceTable) -> Summary {
                 output_tokens: c.output_tokens,
                 cache_read_tokens: c.cache_read_tokens,
                 reasoning_tokens: c.reasoning_tokens,
-                cost_usd: (c.reported_calls + c.computed_calls > 0).then(|| llm_cost(&c)),
+                cost_usd: priced(&c),
                 cost_source: cost_source(&c),
                 p50_ms: p.p50_ms,
                 p95_ms: p.p95_ms,

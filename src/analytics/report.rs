@@ -20,7 +20,7 @@ fn ms(v: Option<f64>) -> String {
 fn usd(v: Option<f64>) -> String {
     match v {
         None => "—".into(),
-        Some(v) if v != 0.0 && v.abs() < 0.01 => format!("${v:.4}"),
+        Some(v) if v != 0.0 && v.abs() < 1.0 => format!("${v:.4}"),
         Some(v) => format!("${v:.2}"),
     }
 }
@@ -50,7 +50,7 @@ fn cut(s: &str, max: usize) -> String {
 
 fn window_label(secs: u64) -> String {
     match secs {
-        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 86_400 == 0 && s > 2 * 86_400 => format!("{}d", s / 86_400),
         s if s % 3600 == 0 => format!("{}h", s / 3600),
         s if s % 60 == 0 => format!("{}m", s / 60),
         s => format!("{s}s"),
@@ -58,8 +58,12 @@ fn window_label(secs: u64) -> String {
 }
 
 fn table(out: &mut String, head: &[&str], rows: Vec<Vec<String>>) {
+    table_or(out, head, rows, "_No data in this window._");
+}
+
+fn table_or(out: &mut String, head: &[&str], rows: Vec<Vec<String>>, empty: &str) {
     if rows.is_empty() {
-        out.push_str("_No data in this window._\n\n");
+        let _ = writeln!(out, "{empty}\n");
         return;
     }
     let _ = writeln!(out, "| {} |", head.join(" | "));
@@ -215,7 +219,7 @@ pub fn markdown(s: &Summary) -> String {
     );
     let _ = writeln!(
         o,
-        "- Red-team injection success {} ({} runs) · leakage rate {} ({} runs)",
+        "- Red-team injection success {} (runs: {}) · leakage rate {} (runs: {})",
         pct(sa.injection_asr),
         sa.red_team_runs,
         pct(sa.leakage_rate),
@@ -296,7 +300,7 @@ pub fn markdown(s: &Summary) -> String {
     );
 
     let _ = writeln!(o, "## 6. Drift & change\n");
-    table(
+    table_or(
         &mut o,
         &["agent", "version", "baseline", "metric", "now", "before", "effect", "p", "flag"],
         s.drift
@@ -320,6 +324,7 @@ pub fn markdown(s: &Summary) -> String {
                 ]
             })
             .collect(),
+        "_No agent has a newer version to compare with its baseline in this window._",
     );
     if !s.evaluations.is_empty() {
         table(

@@ -779,10 +779,10 @@ mod tests {
         let mut r = Rollups::new(PriceTable::builtin());
         let minutes: Vec<i64> = vec![0, 1, 59, 60, 61, 119, 120, 150, 179, 180, 181, 600, 601];
         r.record(Settled { calls: minutes.iter().map(|m| call_at(*m)).collect(), ..Settled::default() });
-        let count = |from: i64, to: i64| {
-            r.window(from, to, &|_| true).tools.0.values().map(|c| c.calls).sum::<u64>()
-        };
-        for (from, to) in [(0, 0), (0, 59), (0, 60), (1, 180), (59, 181), (60, 179), (61, 600), (-100, 10_000), (200, 100)] {
+        let count = |from: i64, to: i64| r.window(from, to, &|_| true).tools.0.values().map(|c| c.calls).sum::<u64>();
+        for (from, to) in
+            [(0, 0), (0, 59), (0, 60), (1, 180), (59, 181), (60, 179), (61, 600), (-100, 10_000), (200, 100)]
+        {
             let want = minutes.iter().filter(|m| (from..=to).contains(*m)).count() as u64;
             assert_eq!(count(from, to), want, "window {from}..={to}");
         }

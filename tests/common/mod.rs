@@ -24,7 +24,16 @@ pub struct Server {
 impl Server {
     /// Starts `cockpit serve` on ephemeral ports with extra flags and environment.
     pub fn start_with(extra: &[&str], env: &[(&str, &str)]) -> Server {
-        let data_dir = tempfile::tempdir().expect("temp dir");
+        Self::start_in(tempfile::tempdir().expect("temp dir"), extra, env)
+    }
+
+    /// Takes the data dir (for a restart on it), leaving an empty one behind.
+    pub fn take_data_dir(&mut self) -> tempfile::TempDir {
+        std::mem::replace(&mut self.data_dir, tempfile::tempdir().expect("temp dir"))
+    }
+
+    /// Starts `cockpit serve` on a given data dir.
+    pub fn start_in(data_dir: tempfile::TempDir, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_cockpit"));
         cmd.args([
             "serve",
