@@ -21,11 +21,9 @@ const MS: u64 = 1_000_000;
 fn at(
     base: u64,
     trace: u64,
-    id: u64,
-    parent: Option<u64>,
+    (id, parent): (u64, Option<u64>),
     name: &str,
-    start_ms: u64,
-    dur_ms: u64,
+    (start_ms, dur_ms): (u64, u64),
     attrs: Vec<KeyValue>,
     err: bool,
 ) -> Span {
@@ -46,8 +44,7 @@ fn d(key: &str, v: f64) -> KeyValue {
 fn agent_span(
     base: u64,
     trace: u64,
-    agent: &str,
-    version: &str,
+    (agent, version): (&str, &str),
     scenario: Option<&str>,
     dur_ms: u64,
     outcome: &str,
@@ -63,7 +60,7 @@ fn agent_span(
         attrs.push(s("cockpit.run.scenario", sc));
     }
     attrs.extend(extra);
-    at(base, trace, 1, None, &format!("invoke_agent {agent}"), 0, dur_ms, attrs, false)
+    at(base, trace, (1, None), &format!("invoke_agent {agent}"), (0, dur_ms), attrs, false)
 }
 
 fn chat(model: &str, input: i64, output: i64, extra: Vec<KeyValue>) -> Vec<KeyValue> {
@@ -92,38 +89,32 @@ fn fixture(base: u64) -> (Vec<ExportTraceServiceRequest>, ExportLogsServiceReque
     // A: support 2.0, refund, success, 4 s. gpt-4o 1000 in (400 cached) / 200 out → $0.004.
     // Tools lookup_order 100 ms, issue_refund (write) 200 ms. Input guardrail: allow.
     let a = vec![
-        agent_span(base, 1, "support", "2.0", Some("refund"), 4000, "success", vec![]),
+        agent_span(base, 1, ("support", "2.0"), Some("refund"), 4000, "success", vec![]),
         at(
             base,
             1,
-            2,
-            Some(1),
+            (2, Some(1)),
             "chat gpt-4o",
-            100,
-            1000,
+            (100, 1000),
             chat("gpt-4o", 1000, 200, vec![i("gen_ai.usage.cache_read.input_tokens", 400)]),
             false,
         ),
-        at(base, 1, 3, Some(1), "execute_tool lookup_order", 1200, 100, tool("lookup_order", vec![]), false),
+        at(base, 1, (3, Some(1)), "execute_tool lookup_order", (1200, 100), tool("lookup_order", vec![]), false),
         at(
             base,
             1,
-            4,
-            Some(1),
+            (4, Some(1)),
             "execute_tool issue_refund",
-            1400,
-            200,
+            (1400, 200),
             tool("issue_refund", vec![s("cockpit.tool.side_effect", "write")]),
             false,
         ),
         at(
             base,
             1,
-            5,
-            Some(1),
+            (5, Some(1)),
             "apply_guardrail injection-shield",
-            10,
-            20,
+            (10, 20),
             vec![
                 s("gen_ai.operation.name", "apply_guardrail"),
                 s("gen_ai.guardrail.name", "injection-shield"),
@@ -139,11 +130,9 @@ fn fixture(base: u64) -> (Vec<ExportTraceServiceRequest>, ExportLogsServiceReque
     let mut b_chat = at(
         base,
         2,
-        2,
-        Some(1),
+        (2, Some(1)),
         "chat o3-mini",
-        100,
-        800,
+        (100, 800),
         chat("o3-mini", 500, 300, vec![i("gen_ai.usage.reasoning_tokens", 100)]),
         false,
     );
@@ -157,34 +146,30 @@ fn fixture(base: u64) -> (Vec<ExportTraceServiceRequest>, ExportLogsServiceReque
         ],
     ));
     let b = vec![
-        agent_span(base, 2, "support", "2.0", Some("refund"), 2000, "failure", vec![]),
+        agent_span(base, 2, ("support", "2.0"), Some("refund"), 2000, "failure", vec![]),
         b_chat,
         at(
             base,
             2,
-            3,
-            Some(1),
+            (3, Some(1)),
             "execute_tool issue_refund",
-            1000,
-            50,
+            (1000, 50),
             tool("issue_refund", vec![s("error.type", "permission_denied")]),
             true,
         ),
         at(
             base,
             2,
-            4,
-            Some(1),
+            (4, Some(1)),
             "execute_tool issue_refund",
-            1100,
-            60,
+            (1100, 60),
             tool("issue_refund", vec![s("error.type", "schema_validation"), i("http.request.resend_count", 1)]),
             true,
         ),
     ];
     // C: support 2.0, lookup, success, 1 s. claude-sonnet-4 reports $0.01 (2000 in / 100 out).
     // lookup_order 80 ms. Output secret redacted (a trip, not a leak). User feedback: accepted.
-    let mut c_root = agent_span(base, 3, "support", "2.0", Some("lookup"), 1000, "success", vec![]);
+    let mut c_root = agent_span(base, 3, ("support", "2.0"), Some("lookup"), 1000, "success", vec![]);
     c_root.events.push(event(
         "gen_ai.guardrail.result",
         vec![
@@ -203,15 +188,13 @@ fn fixture(base: u64) -> (Vec<ExportTraceServiceRequest>, ExportLogsServiceReque
         at(
             base,
             3,
-            2,
-            Some(1),
+            (2, Some(1)),
             "chat claude",
-            50,
-            1500,
+            (50, 1500),
             chat("claude-sonnet-4-20250514", 2000, 100, vec![d("gen_ai.usage.cost", 0.01)]),
             false,
         ),
-        at(base, 3, 3, Some(1), "execute_tool lookup_order", 600, 80, tool("lookup_order", vec![]), false),
+        at(base, 3, (3, Some(1)), "execute_tool lookup_order", (600, 80), tool("lookup_order", vec![]), false),
     ];
     // D: research 1.0, lookup, escalated, 3 s, red team (attack succeeded), step budget 10.
     // acme-model (unpriced) 100 in / 50 out, 600 ms. Hands off to support (nested agent).
@@ -219,8 +202,7 @@ fn fixture(base: u64) -> (Vec<ExportTraceServiceRequest>, ExportLogsServiceReque
         agent_span(
             base,
             4,
-            "research",
-            "1.0",
+            ("research", "1.0"),
             Some("lookup"),
             3000,
             "escalated",
@@ -230,15 +212,13 @@ fn fixture(base: u64) -> (Vec<ExportTraceServiceRequest>, ExportLogsServiceReque
                 flag("cockpit.attack.succeeded", true),
             ],
         ),
-        at(base, 4, 2, Some(1), "chat acme", 100, 600, chat("acme-model", 100, 50, vec![]), false),
+        at(base, 4, (2, Some(1)), "chat acme", (100, 600), chat("acme-model", 100, 50, vec![]), false),
         at(
             base,
             4,
-            3,
-            Some(1),
+            (3, Some(1)),
             "invoke_agent support",
-            800,
-            500,
+            (800, 500),
             vec![s("gen_ai.operation.name", "invoke_agent"), s("gen_ai.agent.name", "support")],
             false,
         ),
@@ -249,8 +229,7 @@ fn fixture(base: u64) -> (Vec<ExportTraceServiceRequest>, ExportLogsServiceReque
         agent_span(
             base,
             5,
-            "research",
-            "1.0",
+            ("research", "1.0"),
             None,
             500,
             "success",
@@ -260,7 +239,7 @@ fn fixture(base: u64) -> (Vec<ExportTraceServiceRequest>, ExportLogsServiceReque
                 flag("cockpit.attack.succeeded", false),
             ],
         ),
-        at(base, 5, 2, Some(1), "execute_tool web.fetch", 100, 100, tool("web.fetch", vec![]), false),
+        at(base, 5, (2, Some(1)), "execute_tool web.fetch", (100, 100), tool("web.fetch", vec![]), false),
     ];
     let traces = vec![
         request("support-svc", a),
