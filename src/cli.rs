@@ -29,6 +29,58 @@ pub enum Command {
     Config(EngineArgs),
     /// Print every dashboard's figures for a window, as Markdown or JSON.
     Report(ReportArgs),
+    /// Check or show the audit log.
+    Audit(AuditArgs),
+    /// Incident tools.
+    Incident(IncidentArgs),
+}
+
+/// Flags of `cockpit audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: AuditAction,
+    /// The data directory holding `control.db`.
+    #[arg(long, value_name = "DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// `cockpit audit` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Check the hash chain; exit 0 when intact, 1 naming the first broken entry.
+    Verify,
+    /// Print the newest entries.
+    Tail {
+        /// How many.
+        #[arg(short = 'n', long, default_value_t = 20)]
+        lines: usize,
+    },
+}
+
+/// Flags of `cockpit incident`.
+#[derive(Debug, Args)]
+pub struct IncidentArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: IncidentAction,
+    /// The data directory holding `control.db`.
+    #[arg(long, value_name = "DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// `cockpit incident` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum IncidentAction {
+    /// Write an incident as Markdown for the postmortem.
+    Export {
+        /// Incident id.
+        id: i64,
+        /// Write to this file instead of stdout.
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+    },
 }
 
 /// Output formats of `cockpit report`.
@@ -88,6 +140,9 @@ pub struct EngineArgs {
     /// A LiteLLM price file to use over the built-in prices.
     #[arg(long, value_name = "FILE")]
     pub prices: Option<PathBuf>,
+    /// Disable every lever (kill switches, allowlists, approvals, rollback) in the TUI and the API.
+    #[arg(long)]
+    pub read_only: bool,
 }
 
 /// Flags of `cockpit replay`.
@@ -121,6 +176,9 @@ impl EngineArgs {
         }
         if let Some(p) = &self.prices {
             cfg.prices_file = Some(p.clone());
+        }
+        if self.read_only {
+            cfg.read_only = true;
         }
     }
 }

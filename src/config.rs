@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use crate::analytics::AnalyticsConfig;
 use crate::analytics::prices::{Price, PriceTable};
 use crate::api::auth::Tokens;
+use crate::control::webhooks::WebhookConfig;
 use crate::engine::EngineConfig;
 use crate::ingest::convert::Limits;
 use crate::store::settle::SettlePolicy;
@@ -50,6 +51,10 @@ pub struct Config {
     pub retention_days: u32,
     /// Drift and alert thresholds.
     pub analytics: AnalyticsConfig,
+    /// Refuse every lever (TUI and API).
+    pub read_only: bool,
+    /// Where control-plane events are posted.
+    pub webhooks: Vec<WebhookConfig>,
 }
 
 impl Default for Config {
@@ -71,6 +76,8 @@ impl Default for Config {
             prices: BTreeMap::new(),
             retention_days: 8,
             analytics: AnalyticsConfig::default(),
+            read_only: false,
+            webhooks: Vec::new(),
         }
     }
 }
@@ -208,6 +215,11 @@ impl Config {
         for t in [&mut shown.ingest_token, &mut shown.operator_token, &mut shown.viewer_token, &mut shown.agent_token] {
             if t.is_some() {
                 *t = Some("<set>".into());
+            }
+        }
+        for w in &mut shown.webhooks {
+            if w.secret.is_some() {
+                w.secret = Some("<set>".into());
             }
         }
         shown.data_dir = Some(self.data_dir());

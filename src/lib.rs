@@ -8,6 +8,8 @@ pub mod analytics;
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod control;
+pub mod control_cli;
 pub mod engine;
 pub mod ingest;
 pub mod model;

@@ -10,7 +10,7 @@ use clap::Parser;
 use agentops_cockpit::cli::{Cli, Command, EngineArgs};
 use agentops_cockpit::config::{self, Config};
 use agentops_cockpit::engine::Engine;
-use agentops_cockpit::{report, serve};
+use agentops_cockpit::{control_cli, report, serve};
 
 fn main() -> ExitCode {
     let _ = color_eyre::install();
@@ -93,6 +93,26 @@ async fn run(cli: Cli) -> ExitCode {
             let _ = tokio::task::spawn_blocking(move || e.shutdown()).await;
             if loaded.bad_lines > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
         }
+        Command::Audit(args) => {
+            let cfg = match load_config(
+                cli.config.as_deref(),
+                &EngineArgs { data_dir: args.data_dir.clone(), ..EngineArgs::default() },
+            ) {
+                Ok(c) => c,
+                Err(e) => return fail(e, 2),
+            };
+            control_cli::audit(&cfg.data_dir(), &args.action)
+        }
+        Command::Incident(args) => {
+            let cfg = match load_config(
+                cli.config.as_deref(),
+                &EngineArgs { data_dir: args.data_dir.clone(), ..EngineArgs::default() },
+            ) {
+                Ok(c) => c,
+                Err(e) => return fail(e, 2),
+            };
+            control_cli::incident(&cfg.data_dir(), &args.action)
+        }
         Command::Report(args) => {
             let engine_args = EngineArgs { prices: args.prices.clone(), ..EngineArgs::default() };
             let cfg = match load_config(cli.config.as_deref(), &engine_args) {
@@ -119,15 +139,16 @@ async fn serve_until_stopped(cfg: &Config, replay_files: Option<&[std::path::Pat
     if let Err(e) = cfg.max_request_bytes() {
         return fail(e, 2);
     }
-    let engine = match cfg.engine().and_then(|mut e| {
+    let cockpit = match cfg.engine().and_then(|mut e| {
         e.data_clock = replay_files.is_some();
-        Engine::start(e)
+        serve::Cockpit::start(cfg, e)
     }) {
-        Ok(e) => e,
+        Ok(c) => c,
         Err(e) => return fail(e, 2),
     };
+    cockpit.spawn_background();
     if let Some(files) = replay_files {
-        let loaded = report::load_files(&engine, files).await;
+        let loaded = report::load_files(&cockpit.engine, files).await;
         for p in &loaded.problems {
             eprintln!("cockpit: {p}");
         }
@@ -141,7 +162,7 @@ async fn serve_until_stopped(cfg: &Config, replay_files: Option<&[std::path::Pat
     let _ = writeln!(out, "{record}");
     let _ = out.flush();
     tracing::info!("serving: {record}");
-    match serve::run(cfg, engine, listeners, serve::stop_signal()).await {
+    match serve::run(cfg, cockpit, listeners, serve::stop_signal()).await {
         Ok(()) => {
             tracing::info!("stopped cleanly");
             ExitCode::SUCCESS

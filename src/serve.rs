@@ -6,9 +6,13 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::analytics::alerts::AlertInputs;
+use crate::api::auth::{Tokens, operator_token};
 use crate::api::{self, ApiState};
 use crate::config::Config;
-use crate::engine::Engine;
+use crate::control::model::ApprovalStatus;
+use crate::control::{ControlOptions, ControlPlane, now_ms, webhooks};
+use crate::engine::{Engine, EngineConfig};
 use crate::ingest::grpc::{self, GrpcIngest};
 use crate::ingest::http::{self, HttpIngest};
 
@@ -100,13 +104,85 @@ pub async fn stop_signal() {
     }
 }
 
+/// The engine and the control plane, as one process serves them.
+#[derive(Clone)]
+pub struct Cockpit {
+    /// The engine.
+    pub engine: Arc<Engine>,
+    /// The control plane.
+    pub control: Arc<ControlPlane>,
+    /// The API tokens in effect.
+    pub tokens: Arc<Tokens>,
+}
+
+impl Cockpit {
+    /// Starts the engine and opens the control plane under the configured data dir; resolves
+    /// the operator token (generated on first start when none is configured).
+    pub fn start(cfg: &Config, engine: EngineConfig) -> Result<Self, String> {
+        let data_dir = cfg.data_dir();
+        let api_loopback =
+            cfg.api.parse::<SocketAddr>().map_or_else(|_| cfg.api.starts_with("localhost:"), |a| a.ip().is_loopback());
+        if !api_loopback && cfg.agent_token.is_none() {
+            return Err(format!(
+                "refusing to serve the agent API on {} without an agent token: set COCKPIT_AGENT_TOKEN (or agent_token in the config file), or bind --api to 127.0.0.1",
+                cfg.api
+            ));
+        }
+        let mut tokens = cfg.tokens();
+        tokens.operator = Some(operator_token(cfg.operator_token.as_deref(), &data_dir)?);
+        let control =
+            ControlPlane::open(&data_dir, ControlOptions { read_only: cfg.read_only, webhooks: cfg.webhooks.clone() })?;
+        let engine = Engine::start(engine)?;
+        Ok(Self { engine, control, tokens: Arc::new(tokens) })
+    }
+
+    /// Background work: webhook delivery, approval expiry, alert → incident.
+    pub fn spawn_background(&self) {
+        tokio::spawn(webhooks::run(Arc::clone(&self.control)));
+        let (engine, control) = (Arc::clone(&self.engine), Arc::clone(&self.control));
+        tokio::spawn(async move {
+            loop {
+                let c = Arc::clone(&control);
+                let pending = tokio::task::spawn_blocking(move || {
+                    if let Err(e) = c.expire_due() {
+                        tracing::error!("approval expiry: {e}");
+                    }
+                    c.approvals(Some(ApprovalStatus::Pending))
+                })
+                .await
+                .unwrap_or_default();
+                let oldest = pending.iter().map(|a| a.created_ms).min().map(|t| ((now_ms() - t).max(0) / 1000) as u64);
+                engine.set_alert_inputs(AlertInputs {
+                    oldest_pending_approval_s: oldest,
+                    pending_approvals: pending.len() as u64,
+                });
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        });
+        let mut opened = self.engine.subscribe_alerts();
+        let control = Arc::clone(&self.control);
+        tokio::spawn(async move {
+            while let Ok(a) = opened.recv().await {
+                let c = Arc::clone(&control);
+                let _ = tokio::task::spawn_blocking(move || {
+                    if let Err(e) = c.on_alert(a.severity, a.rule, a.agent.as_deref(), &a.message) {
+                        tracing::error!("cannot open an incident for alert {}: {e}", a.rule);
+                    }
+                })
+                .await;
+            }
+        });
+    }
+}
+
 /// Serves until `stop` resolves, then drains the ingest queue into the store.
 pub async fn run(
     cfg: &Config,
-    engine: Arc<Engine>,
+    cockpit: Cockpit,
     listeners: Listeners,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
+    let engine = Arc::clone(&cockpit.engine);
     let max_request_bytes = cfg.max_request_bytes()?;
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
@@ -120,7 +196,11 @@ pub async fn run(
 
     let grpc_ingest = GrpcIngest { engine: Arc::clone(&engine), token: cfg.ingest_token.clone() };
     let http_ingest = HttpIngest { engine: Arc::clone(&engine), token: cfg.ingest_token.clone(), max_request_bytes };
-    let api_state = ApiState { engine: Arc::clone(&engine), tokens: Arc::new(cfg.tokens()) };
+    let api_state = ApiState {
+        engine: Arc::clone(&engine),
+        control: Arc::clone(&cockpit.control),
+        tokens: Arc::clone(&cockpit.tokens),
+    };
 
     let grpc = grpc::serve(grpc_ingest, listeners.otlp_grpc, max_request_bytes, stopped(stop_rx.clone()));
     let http =

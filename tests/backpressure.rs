@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use agentops_cockpit::config::Config;
-use agentops_cockpit::engine::{Engine, EngineConfig};
+use agentops_cockpit::engine::EngineConfig;
 use agentops_cockpit::serve;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use prost::Message;
@@ -14,20 +14,24 @@ use common::*;
 
 #[tokio::test]
 async fn a_full_queue_throttles_with_retry_hints() {
-    let engine = Engine::start(EngineConfig { queue_capacity: 4, ..EngineConfig::default() }).expect("engine");
+    let dir = tempfile::tempdir().expect("dir");
     let cfg = Config {
         otlp_grpc: "127.0.0.1:0".into(),
         otlp_http: "127.0.0.1:0".into(),
         api: "127.0.0.1:0".into(),
+        data_dir: Some(dir.path().to_path_buf()),
         ..Config::default()
     };
+    let cockpit =
+        serve::Cockpit::start(&cfg, EngineConfig { queue_capacity: 4, data_dir: None, ..EngineConfig::default() })
+            .expect("cockpit");
+    let engine = Arc::clone(&cockpit.engine);
     let listeners = serve::bind(&cfg).await.expect("bind");
     let addrs: serde_json::Value = serde_json::from_str(&listeners.address_record()).expect("record");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn({
-        let engine = Arc::clone(&engine);
         async move {
-            serve::run(&cfg, engine, listeners, async {
+            serve::run(&cfg, cockpit, listeners, async {
                 let _ = stop_rx.await;
             })
             .await

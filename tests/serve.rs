@@ -164,7 +164,11 @@ async fn replay_with_serve_keeps_serving_the_replayed_data() {
     std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().expect("stdout")), &mut line)
         .expect("line");
     let addrs: serde_json::Value = serde_json::from_str(&line).expect("address record");
-    let stats: serde_json::Value = reqwest::get(format!("http://{}/api/v1/stats", addrs["api"].as_str().expect("api")))
+    let token = std::fs::read_to_string(dir.path().join("operator.token")).expect("generated operator token");
+    let stats: serde_json::Value = reqwest::Client::new()
+        .get(format!("http://{}/api/v1/stats", addrs["api"].as_str().expect("api")))
+        .bearer_auth(token.trim())
+        .send()
         .await
         .expect("get")
         .json()

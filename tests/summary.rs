@@ -416,8 +416,7 @@ async fn post_fixture(server: &Server, base: u64) {
 }
 
 async fn summary(server: &Server, window: &str) -> Value {
-    let url = format!("http://{}/api/v1/summary?window={window}", server.api);
-    reqwest::get(&url).await.expect("get").json().await.expect("json")
+    server.get(&format!("/api/v1/summary?window={window}")).await.json().await.expect("json")
 }
 
 /// Waits for the fixture's traces to settle into the rollups.
@@ -449,14 +448,9 @@ async fn summary_api_matches_the_hand_computed_figures() {
     check(&settled_summary(&server, "1h").await);
     // A window that ends before the data holds none of it; an agent filter keeps one agent.
     assert_eq!(summary(&server, "5m").await["totals"]["runs"], 0);
-    let support = reqwest::get(format!("http://{}/api/v1/summary?window=1h&agent=support", server.api))
-        .await
-        .expect("get")
-        .json::<Value>()
-        .await
-        .expect("json");
+    let support = server.get("/api/v1/summary?window=1h&agent=support").await.json::<Value>().await.expect("json");
     assert_eq!(support["totals"]["runs"], 3);
-    let bad = reqwest::get(format!("http://{}/api/v1/summary?window=soon", server.api)).await.expect("get");
+    let bad = server.get("/api/v1/summary?window=soon").await;
     assert_eq!(bad.status(), 400);
 }
 

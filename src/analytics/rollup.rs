@@ -748,6 +748,17 @@ impl Rollups {
         dirty.into_iter().filter_map(|m| self.minutes.get(&m).map(|b| (m, b.clone()))).collect()
     }
 
+    /// Every agent with anything recorded.
+    pub fn agents(&self) -> std::collections::BTreeSet<String> {
+        let mut out = std::collections::BTreeSet::new();
+        for b in self.hours.values() {
+            out.extend(b.runs.0.keys().map(|k| k.agent.clone()));
+            out.extend(b.llm.0.keys().map(|k| k.agent.clone()));
+            out.extend(b.tools.0.keys().map(|k| k.agent.clone()));
+        }
+        out
+    }
+
     /// Restores a persisted minute (and adds it to its hour).
     pub fn restore(&mut self, minute: Minute, bucket: Bucket) {
         let ns = (minute.max(0) as u64).saturating_mul(60_000_000_000);

@@ -49,6 +49,42 @@ impl Tokens {
     }
 }
 
+/// The operator token in effect: the configured one, else the one stored in the data dir
+/// (`operator.token`, mode 0600), created on first start.
+pub fn operator_token(configured: Option<&str>, data_dir: &std::path::Path) -> Result<String, String> {
+    if let Some(t) = configured {
+        return Ok(t.to_owned());
+    }
+    let path = data_dir.join(OPERATOR_TOKEN_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(t) if !t.trim().is_empty() => return Ok(t.trim().to_owned()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    }
+    std::fs::create_dir_all(data_dir).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+    let token: String = {
+        use rand::Rng;
+        let bytes: [u8; 24] = rand::rng().random();
+        hex::encode(bytes)
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    std::io::Write::write_all(&mut file, format!("{token}\n").as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(token)
+}
+
+/// Where the generated operator token lives in the data dir.
+pub const OPERATOR_TOKEN_FILE: &str = "operator.token";
+
 #[cfg(test)]
 mod tests {
     use super::*;

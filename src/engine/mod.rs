@@ -96,6 +96,7 @@ pub struct Engine {
     rollups: Arc<RwLock<Rollups>>,
     alerts: Arc<Mutex<AlertBook>>,
     alert_inputs: Arc<RwLock<AlertInputs>>,
+    alerts_opened: tokio::sync::broadcast::Sender<crate::analytics::alerts::Active>,
     tx: mpsc::UnboundedSender<Job>,
     permits: Arc<Semaphore>,
     door: DoorCounters,
@@ -133,6 +134,7 @@ impl Engine {
         let rollups = Arc::new(RwLock::new(rollups));
         let alerts = Arc::new(Mutex::new(AlertBook::default()));
         let alert_inputs = Arc::new(RwLock::new(AlertInputs::default()));
+        let (alerts_opened, _) = tokio::sync::broadcast::channel(256);
         let (tx, rx) = mpsc::unbounded_channel::<Job>();
         let worker = Worker {
             config: config.clone(),
@@ -140,6 +142,7 @@ impl Engine {
             rollups: Arc::clone(&rollups),
             alerts: Arc::clone(&alerts),
             inputs: Arc::clone(&alert_inputs),
+            opened: alerts_opened.clone(),
             db,
             last_housekeeping: std::time::Instant::now(),
         };
@@ -168,6 +171,7 @@ impl Engine {
             rollups,
             alerts,
             alert_inputs,
+            alerts_opened,
             tx,
             permits,
             door: DoorCounters::default(),
@@ -350,6 +354,56 @@ impl Engine {
         summary
     }
 
+    /// Agents the engine knows: in the hot window or in the rollups.
+    pub fn known_agents(&self) -> std::collections::BTreeSet<String> {
+        let mut out = self.rollups.read().agents();
+        out.extend(self.store.read().agents().keys().cloned());
+        out
+    }
+
+    /// The versions an agent has run over the retention period, oldest first, with figures.
+    pub fn versions(&self, agent: &str) -> Vec<VersionFigures> {
+        let rollups = self.rollups.read();
+        let to = minute_of(self.now_ns());
+        let bucket = rollups.window(to - self.config.retention_minutes(), to, &|k: &Key| k.agent == agent);
+        let mut by_version: std::collections::BTreeMap<String, rollup::RunCell> = std::collections::BTreeMap::new();
+        for (k, c) in &bucket.runs.0 {
+            rollup::Merge::merge(by_version.entry(k.version.clone()).or_default(), c);
+        }
+        let slo = self.config.analytics.alerts.slo_success_rate;
+        let mut out: Vec<VersionFigures> = by_version
+            .into_iter()
+            .map(|(version, c)| VersionFigures {
+                version,
+                runs: c.runs,
+                success_rate: (c.runs > 0).then(|| c.success as f64 / c.runs as f64),
+                met_slo: c.runs >= MIN_RUNS_FOR_GOOD && (c.success as f64) >= slo * c.runs as f64,
+                first_seen: rfc3339(c.first_ns),
+                last_seen: rfc3339(c.last_ns),
+                first_ns: c.first_ns,
+                last_ns: c.last_ns,
+            })
+            .collect();
+        out.sort_by_key(|v| v.first_ns);
+        out
+    }
+
+    /// The newest version before the current one whose success rate met the SLO.
+    pub fn last_known_good(&self, agent: &str) -> Option<String> {
+        let versions = self.versions(agent);
+        let current = versions.iter().max_by_key(|v| v.last_ns)?.first_ns;
+        versions
+            .iter()
+            .filter(|v| v.first_ns < current && v.met_slo)
+            .max_by_key(|v| v.first_ns)
+            .map(|v| v.version.clone())
+    }
+
+    /// Hears about alerts as they start firing.
+    pub fn subscribe_alerts(&self) -> tokio::sync::broadcast::Receiver<crate::analytics::alerts::Active> {
+        self.alerts_opened.subscribe()
+    }
+
     /// Read access to the rollups.
     pub fn rollups(&self) -> &RwLock<rollup::Rollups> {
         &self.rollups
@@ -422,6 +476,32 @@ impl Engine {
                 .collect(),
         }
     }
+}
+
+/// A version needs this many runs before it can be "known good".
+const MIN_RUNS_FOR_GOOD: u64 = 10;
+
+/// One version's figures over the retention period.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct VersionFigures {
+    /// Version.
+    pub version: String,
+    /// Runs.
+    pub runs: u64,
+    /// Success rate.
+    pub success_rate: Option<f64>,
+    /// Whether it met the SLO (with at least 10 runs).
+    pub met_slo: bool,
+    /// First run seen (RFC 3339).
+    pub first_seen: String,
+    /// Last run seen (RFC 3339).
+    pub last_seen: String,
+    /// First run, ns.
+    #[serde(skip)]
+    pub first_ns: u64,
+    /// Last run, ns.
+    #[serde(skip)]
+    pub last_ns: u64,
 }
 
 /// Ingest and store counts (cumulative since start).

@@ -44,6 +44,7 @@ pub(super) struct Worker {
     pub rollups: Arc<RwLock<Rollups>>,
     pub alerts: Arc<Mutex<AlertBook>>,
     pub inputs: Arc<RwLock<AlertInputs>>,
+    pub opened: tokio::sync::broadcast::Sender<crate::analytics::alerts::Active>,
     pub db: Option<RollupDb>,
     pub last_housekeeping: Instant,
 }
@@ -150,6 +151,7 @@ impl Worker {
         );
         for a in opened {
             tracing::warn!("alert {} ({}): {}", a.rule, a.severity, a.message);
+            let _ = self.opened.send(a);
         }
     }
 

@@ -67,7 +67,34 @@ impl Server {
         BufReader::new(stdout).read_line(&mut line).expect("address line");
         let addrs: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("address record {line:?}: {e}"));
         let get = |k: &str| addrs[k].as_str().expect("address").to_owned();
+        // Without a configured operator token, serve generates one in the data dir.
+        let token = token.or_else(|| {
+            std::fs::read_to_string(data_dir.path().join("operator.token")).ok().map(|t| t.trim().to_owned())
+        });
         Server { grpc: get("otlp_grpc"), http: get("otlp_http"), api: get("api"), child, data_dir, token }
+    }
+
+    /// GET an API path with the operator token.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        let mut req = reqwest::Client::new().get(format!("http://{}{path}", self.api));
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("api request")
+    }
+
+    /// POST JSON to an API path with a bearer token (`None`: no token).
+    pub async fn post(&self, path: &str, token: Option<&str>, body: serde_json::Value) -> reqwest::Response {
+        let mut req = reqwest::Client::new().post(format!("http://{}{path}", self.api)).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("api request")
+    }
+
+    /// The operator token.
+    pub fn op(&self) -> Option<&str> {
+        self.token.as_deref()
     }
 
     pub fn start() -> Server {

@@ -30,6 +30,9 @@ start_server() {
   server_pid=$!
   read -r addrs <"$work/addr"
   echo "cockpit serve: $addrs"
+  # No token configured: serve generated the operator token in its data dir.
+  COCKPIT_OPERATOR_TOKEN="$(cat "$work/data/operator.token")"
+  export COCKPIT_OPERATOR_TOKEN
 }
 
 start_server

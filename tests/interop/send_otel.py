@@ -3,6 +3,7 @@ OpenTelemetry Python SDK exporters (gRPC and HTTP) to a running `cockpit serve`,
 the counts it reports at /api/v1/stats."""
 
 import json
+import os
 import sys
 import time
 import urllib.request
@@ -86,8 +87,10 @@ expected = {
     "metric_points": 4,
 }
 deadline = time.time() + 15
+token = os.environ["COCKPIT_OPERATOR_TOKEN"]
 while True:
-    stats = json.load(urllib.request.urlopen(api + "/api/v1/stats"))
+    req = urllib.request.Request(api + "/api/v1/stats", headers={"Authorization": f"Bearer {token}"})
+    stats = json.load(urllib.request.urlopen(req))
     got = {k: stats[k] for k in expected}
     if got == expected and stats["ingest_pending"] == 0:
         break
