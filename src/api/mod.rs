@@ -89,7 +89,9 @@ fn unauthorized(what: &str) -> Response {
 pub fn require_reader(state: &ApiState, headers: &HeaderMap) -> Result<Role, Box<Response>> {
     match caller(state, headers) {
         Some(r @ (Role::Viewer | Role::Operator)) => Ok(r),
-        Some(Role::Agent) => Err(Box::new(json_error(StatusCode::FORBIDDEN, "agent tokens cannot read the operator API"))),
+        Some(Role::Agent) => {
+            Err(Box::new(json_error(StatusCode::FORBIDDEN, "agent tokens cannot read the operator API")))
+        }
         None if state.tokens.operator.is_none() && state.tokens.viewer.is_none() => Ok(Role::Operator),
         None => Err(Box::new(unauthorized("a viewer or operator token is required"))),
     }
@@ -124,7 +126,9 @@ pub fn require_agent(state: &ApiState, headers: &HeaderMap) -> Result<(), Box<Re
     }
     match caller(state, headers) {
         Some(Role::Agent | Role::Operator) => Ok(()),
-        Some(Role::Viewer) => Err(Box::new(json_error(StatusCode::FORBIDDEN, "viewer tokens cannot use the agent API"))),
+        Some(Role::Viewer) => {
+            Err(Box::new(json_error(StatusCode::FORBIDDEN, "viewer tokens cannot use the agent API")))
+        }
         None => Err(Box::new(unauthorized("an agent token is required"))),
     }
 }

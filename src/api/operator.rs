@@ -30,7 +30,8 @@ async fn blocking<T: Send + 'static>(
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(body: &[u8], shape: &str) -> Result<T, Box<Response>> {
-    serde_json::from_slice(body).map_err(|e| Box::new(json_error(StatusCode::BAD_REQUEST, &format!("expected {shape}: {e}"))))
+    serde_json::from_slice(body)
+        .map_err(|e| Box::new(json_error(StatusCode::BAD_REQUEST, &format!("expected {shape}: {e}"))))
 }
 
 /// `GET /api/v1/stats`.
@@ -224,7 +225,9 @@ pub async fn incidents(State(st): State<ApiState>, headers: HeaderMap) -> Respon
 async fn find_incident(st: &ApiState, id: i64) -> Result<crate::control::model::Incident, Box<Response>> {
     let control = st.control.clone();
     let list = blocking(move || control.incidents()).await?;
-    list.into_iter().find(|i| i.id == id).ok_or_else(|| Box::new(json_error(StatusCode::NOT_FOUND, &format!("no incident {id}"))))
+    list.into_iter()
+        .find(|i| i.id == id)
+        .ok_or_else(|| Box::new(json_error(StatusCode::NOT_FOUND, &format!("no incident {id}"))))
 }
 
 /// `GET /api/v1/incidents/{id}`.

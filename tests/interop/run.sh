@@ -37,6 +37,7 @@ start_server() {
 
 start_server
 "$venv/bin/python" "$here/send_otel.py" "$addrs"
+"$venv/bin/python" "$here/ofrep_check.py" "$addrs"
 kill -TERM "$server_pid"
 wait "$server_pid"
 server_pid=""
