@@ -8,14 +8,22 @@ use crate::config::Config;
 
 /// AgentOps Cockpit — an operations console for fleets of LLM agents.
 #[derive(Debug, Parser)]
-#[command(name = "cockpit", version, about, arg_required_else_help = true)]
+#[command(
+    name = "cockpit",
+    version,
+    about,
+    long_about = "AgentOps Cockpit — an operations console for fleets of LLM agents.\n\nWith no command: the engine (OTLP receivers and the API) and the TUI over it."
+)]
 pub struct Cli {
     /// Config file (default: the platform config dir's agentops-cockpit/config.toml).
     #[arg(long, global = true, env = "COCKPIT_CONFIG")]
     pub config: Option<PathBuf>,
-    /// What to run.
+    /// Engine and TUI flags (with no command).
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// What to run (default: the engine and the TUI).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// The subcommands.
@@ -23,7 +31,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the engine headless: OTLP receivers and the API.
     Serve(EngineArgs),
-    /// Load OTLP/JSON files (Collector file-exporter format) and print the stats, or keep serving.
+    /// Load OTLP/JSON files (Collector file-exporter format) and open the TUI over them (print
+    /// the stats instead when stdout is not a terminal), or keep serving with --serve.
     Replay(ReplayArgs),
     /// Print the effective configuration and the paths in use.
     Config(EngineArgs),
@@ -143,6 +152,9 @@ pub struct EngineArgs {
     /// Disable every lever (kill switches, allowlists, approvals, rollback) in the TUI and the API.
     #[arg(long)]
     pub read_only: bool,
+    /// TUI theme: dark, light, high-contrast, mono, or a theme file.
+    #[arg(long, value_name = "NAME|PATH")]
+    pub theme: Option<String>,
 }
 
 /// Flags of `cockpit replay`.
@@ -179,6 +191,9 @@ impl EngineArgs {
         }
         if self.read_only {
             cfg.read_only = true;
+        }
+        if let Some(t) = &self.theme {
+            cfg.theme = t.clone();
         }
     }
 }

@@ -55,6 +55,10 @@ pub struct Config {
     pub read_only: bool,
     /// Where control-plane events are posted.
     pub webhooks: Vec<WebhookConfig>,
+    /// TUI theme: dark, light, high-contrast, mono, a name in `<config dir>/themes/`, or a path.
+    pub theme: String,
+    /// Key binding overrides: action name → keys (see `?` in the TUI).
+    pub keys: BTreeMap<String, Vec<String>>,
 }
 
 impl Default for Config {
@@ -78,6 +82,8 @@ impl Default for Config {
             analytics: AnalyticsConfig::default(),
             read_only: false,
             webhooks: Vec::new(),
+            theme: "dark".into(),
+            keys: BTreeMap::new(),
         }
     }
 }

@@ -10,7 +10,7 @@ use clap::Parser;
 use agentops_cockpit::cli::{Cli, Command, EngineArgs};
 use agentops_cockpit::config::{self, Config};
 use agentops_cockpit::engine::Engine;
-use agentops_cockpit::{control_cli, report, serve};
+use agentops_cockpit::{control_cli, report, serve, tui_cmd};
 
 fn main() -> ExitCode {
     let _ = color_eyre::install();
@@ -51,7 +51,18 @@ fn fail(message: impl std::fmt::Display, code: u8) -> ExitCode {
 }
 
 async fn run(cli: Cli) -> ExitCode {
-    match cli.command {
+    let Some(command) = cli.command else {
+        let cfg = match load_config(cli.config.as_deref(), &cli.engine) {
+            Ok(c) => c,
+            Err(e) => return fail(e, 2),
+        };
+        let _guard = init_logging(&cfg.data_dir());
+        return match tui_cmd::run_local(&cfg).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(e, 2),
+        };
+    };
+    match command {
         Command::Config(args) => {
             let cfg = match load_config(cli.config.as_deref(), &args) {
                 Ok(c) => c,
@@ -74,6 +85,14 @@ async fn run(cli: Cli) -> ExitCode {
             };
             if r.serve {
                 return serve_until_stopped(&cfg, Some(&r.files)).await;
+            }
+            if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                let _guard = r.engine.data_dir.as_deref().and_then(init_logging);
+                return match tui_cmd::run_replay(&cfg, &r.files, r.engine.data_dir.as_deref()).await {
+                    Ok(false) => ExitCode::SUCCESS,
+                    Ok(true) => ExitCode::FAILURE,
+                    Err(e) => fail(e, 2),
+                };
             }
             let engine = match cfg.engine().and_then(|mut e| {
                 // A replay keeps no state unless --data-dir says where.

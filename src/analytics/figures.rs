@@ -260,6 +260,21 @@ pub struct DriftRow {
     pub detail: String,
 }
 
+/// Success rate, runs, cost and tool errors over the window, in slices (sparklines).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    /// Runs per slice (fleet).
+    pub runs: Vec<u64>,
+    /// Success rate per slice (fleet).
+    pub success: Vec<Option<f64>>,
+    /// Cost per slice, USD (fleet).
+    pub cost: Vec<f64>,
+    /// Success rate per slice, by agent.
+    pub agent_success: BTreeMap<String, Vec<Option<f64>>>,
+    /// Error rate per slice, by tool.
+    pub tool_errors: BTreeMap<String, Vec<Option<f64>>>,
+}
+
 /// One firing alert.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[allow(missing_docs)]

@@ -748,6 +748,28 @@ impl Rollups {
         dirty.into_iter().filter_map(|m| self.minutes.get(&m).map(|b| (m, b.clone()))).collect()
     }
 
+    /// `[from, to]` cut into `n` equal slices, each the merge of its minutes (hours for long
+    /// windows), for sparklines.
+    pub fn slices(&self, from: Minute, to: Minute, n: usize, keep: &impl Fn(&Key) -> bool) -> Vec<Bucket> {
+        let n = n.max(1);
+        let mut out = vec![Bucket::default(); n];
+        if from > to {
+            return out;
+        }
+        let span = (to - from + 1) as f64;
+        let slot = |m: Minute| (((m - from) as f64 / span * n as f64) as usize).min(n - 1);
+        if span / n as f64 >= 60.0 {
+            for (h, b) in self.hours.range(from.div_euclid(60)..=to.div_euclid(60)) {
+                out[slot((h * 60).max(from))].merge_from(b, keep);
+            }
+        } else {
+            for (m, b) in self.minutes.range(from..=to) {
+                out[slot(*m)].merge_from(b, keep);
+            }
+        }
+        out
+    }
+
     /// Every agent with anything recorded.
     pub fn agents(&self) -> std::collections::BTreeSet<String> {
         let mut out = std::collections::BTreeSet::new();

@@ -164,7 +164,7 @@ pub enum ControlEvent {
 }
 
 /// An operator action on a lever (the body of `POST /api/v1/actions`).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct ActionRequest {
     /// enabled, tools, approval or pin.
     pub lever: String,

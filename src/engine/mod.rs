@@ -354,6 +354,58 @@ impl Engine {
         summary
     }
 
+    /// Sparkline series for the window ending now, in `n` slices.
+    pub fn series(&self, window_seconds: u64, n: usize) -> crate::analytics::figures::Series {
+        use crate::analytics::figures::Series;
+        use rollup::Merge;
+        let rollups = self.rollups.read();
+        let to = minute_of(self.now_ns());
+        let minutes = (window_seconds / 60).max(1) as i64;
+        let slices = rollups.slices(to - minutes + 1, to, n, &|_| true);
+        let mut s = Series::default();
+        let rate = |ok: u64, all: u64| (all > 0).then(|| ok as f64 / all as f64);
+        // First pass: fleet figures, and every agent and tool that appears.
+        for b in &slices {
+            let mut runs = rollup::RunCell::default();
+            let mut llm = rollup::LlmCell::default();
+            for (k, c) in &b.runs.0 {
+                runs.merge(c);
+                s.agent_success.entry(k.agent.clone()).or_default();
+            }
+            b.llm.0.values().for_each(|c| llm.merge(c));
+            for k in b.tools.0.keys() {
+                s.tool_errors.entry(k.what.clone()).or_default();
+            }
+            s.runs.push(runs.runs);
+            s.success.push(rate(runs.success, runs.runs));
+            s.cost.push(llm.reported_cost_usd + llm.computed_cost_usd);
+        }
+        // Second pass: every agent and tool gets a value (or a gap) in every slice.
+        for (i, b) in slices.iter().enumerate() {
+            for (agent, points) in s.agent_success.iter_mut() {
+                let (ok, all) = b
+                    .runs
+                    .0
+                    .iter()
+                    .filter(|(k, _)| &k.agent == agent)
+                    .fold((0, 0), |(o, a), (_, c)| (o + c.success, a + c.runs));
+                points.resize(i, None);
+                points.push(rate(ok, all));
+            }
+            for (tool, points) in s.tool_errors.iter_mut() {
+                let (err, all) = b
+                    .tools
+                    .0
+                    .iter()
+                    .filter(|(k, _)| &k.what == tool)
+                    .fold((0, 0), |(e, a), (_, c)| (e + c.errors, a + c.calls));
+                points.resize(i, None);
+                points.push(rate(err, all));
+            }
+        }
+        s
+    }
+
     /// Agents the engine knows: in the hot window or in the rollups.
     pub fn known_agents(&self) -> std::collections::BTreeSet<String> {
         let mut out = self.rollups.read().agents();

@@ -8,7 +8,7 @@ pub type TraceId = [u8; 16];
 pub type SpanId = [u8; 8];
 
 /// What a span is to an operator, after the semantic mapping.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum SpanRole {
     /// An agent or workflow invocation (a run candidate).
@@ -36,7 +36,7 @@ pub enum RunMarker {
 }
 
 /// The outcome of a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// The task was done.
@@ -78,7 +78,7 @@ impl Outcome {
 }
 
 /// Whether a tool changes the world.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum SideEffect {
     /// Reads only.
@@ -102,7 +102,7 @@ impl SideEffect {
 }
 
 /// Why a tool call failed, in the classes an operator acts on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ToolErrorClass {
     /// Permission denied, unauthorized, forbidden.
@@ -135,7 +135,7 @@ impl ToolErrorClass {
 }
 
 /// Where in the run a guardrail looked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum GuardrailStage {
     /// On the prompt or user input.
@@ -162,7 +162,7 @@ impl GuardrailStage {
 }
 
 /// What a guardrail decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GuardrailVerdict {
     /// Let it through untouched.
@@ -194,7 +194,7 @@ impl GuardrailVerdict {
 }
 
 /// One guardrail decision, from a span, a span event or a log record.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct GuardrailDecision {
     /// The guardrail's name.
     pub name: String,
@@ -207,7 +207,7 @@ pub struct GuardrailDecision {
 }
 
 /// What the control plane (or a gateway) decided about a tool call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ToolCallOutcome {
     /// The call may run.
@@ -231,7 +231,7 @@ impl ToolCallOutcome {
 }
 
 /// A tool-call decision event.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ToolCallDecision {
     /// The tool it was about, when said.
     pub tool: Option<String>,
@@ -240,7 +240,7 @@ pub struct ToolCallDecision {
 }
 
 /// An evaluation result (automatic or human).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Evaluation {
     /// The evaluation's name (`user_feedback` for human feedback).
     pub name: String,
@@ -251,7 +251,7 @@ pub struct Evaluation {
 }
 
 /// What an LLM-call span says.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct LlmFacts {
     /// Response model, else request model.
     pub model: Option<String>,
@@ -270,7 +270,7 @@ pub struct LlmFacts {
 }
 
 /// What a tool-call span says.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct ToolFacts {
     /// The tool's name.
     pub name: Option<String>,
@@ -281,7 +281,7 @@ pub struct ToolFacts {
 }
 
 /// Everything the semantic mapping reads from one span (DESIGN §5).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct SpanFacts {
     /// What the span is.
     pub role: SpanRole,
@@ -327,7 +327,7 @@ pub struct SpanFacts {
 }
 
 /// Span status codes as OTLP numbers them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum StatusCode {
     /// Not set.

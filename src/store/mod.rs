@@ -2,6 +2,7 @@
 //! assembled into runs, and the cumulative counters behind `/api/v1/stats`.
 
 pub mod assemble;
+pub mod query;
 pub mod record;
 pub mod settle;
 
@@ -111,6 +112,8 @@ pub struct Store {
     pending: FxHashSet<TraceId>,
     /// Settled items waiting to be taken by the rollups.
     outbox: Settled,
+    /// Current runs by (end, trace, span), newest last: the Traces view reads from the end.
+    run_index: std::collections::BTreeSet<(u64, TraceId, SpanId)>,
 }
 
 fn attrs_bytes(attrs: &[Attr]) -> usize {
@@ -167,6 +170,7 @@ impl Store {
             tools: BTreeMap::new(),
             pending: FxHashSet::default(),
             outbox: Settled::default(),
+            run_index: std::collections::BTreeSet::new(),
         }
     }
 
@@ -241,6 +245,7 @@ impl Store {
             None => return,
         };
         for run in &old {
+            self.run_index.remove(&(run.end_ns, trace, run.span_id));
             self.counters.runs = self.counters.runs.saturating_sub(1);
             if let Some(a) = self.agents.get_mut(&run.agent) {
                 a.runs = a.runs.saturating_sub(1);
@@ -250,6 +255,7 @@ impl Store {
             }
         }
         for run in &runs {
+            self.run_index.insert((run.end_ns, trace, run.span_id));
             self.counters.runs += 1;
             let a = self.agents.entry(run.agent.clone()).or_default();
             a.runs += 1;
@@ -350,7 +356,15 @@ impl Store {
             entry.span_seqs.retain(|s| *s != span.seq);
             // The trace's runs stay counted: figures over evicted data are frozen, not undone.
             if entry.span_seqs.is_empty() && entry.log_seqs.is_empty() {
-                self.traces.remove(&trace);
+                self.forget_trace(trace);
+            }
+        }
+    }
+
+    fn forget_trace(&mut self, trace: TraceId) {
+        if let Some(entry) = self.traces.remove(&trace) {
+            for run in &entry.runs {
+                self.run_index.remove(&(run.end_ns, trace, run.span_id));
             }
         }
     }
@@ -359,7 +373,7 @@ impl Store {
         if let Some(entry) = self.traces.get_mut(&trace) {
             entry.log_seqs.retain(|s| *s != seq);
             if entry.span_seqs.is_empty() && entry.log_seqs.is_empty() {
-                self.traces.remove(&trace);
+                self.forget_trace(trace);
             }
         }
     }

@@ -8,7 +8,7 @@ use crate::model::{SpanFacts, SpanId, StatusCode, TraceId};
 use crate::semconv::EventFact;
 
 /// An attribute value as the store keeps it; huge strings are cut at a limit.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(untagged)]
 pub enum AttrValue {
     /// A string (possibly cut; see `Truncated`).

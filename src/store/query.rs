@@ -1,0 +1,300 @@
+//! Read-side queries of the hot window: recent runs, one trace's spans, recent guardrail events.
+
+use serde::{Deserialize, Serialize};
+
+use super::Store;
+use super::record::{AttrValue, SpanRecord};
+use super::settle::Usage;
+use crate::model::{GuardrailVerdict, Outcome, SpanRole, StatusCode, TraceId};
+
+/// One run, as the Traces view lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRow {
+    /// End, ns since the epoch.
+    pub end_ns: u64,
+    /// Trace id (hex).
+    pub trace_id: String,
+    /// Agent.
+    pub agent: String,
+    /// Version.
+    pub version: String,
+    /// Outcome.
+    pub outcome: Outcome,
+    /// Duration, ms.
+    pub duration_ms: f64,
+    /// LLM + tool calls.
+    pub steps: u32,
+    /// Tool calls.
+    pub tool_calls: u32,
+    /// Failed tool calls.
+    pub tool_errors: u32,
+    /// LLM usage (for cost).
+    #[serde(skip)]
+    pub usage: Vec<Usage>,
+    /// Cost, USD, when every call was priced.
+    pub cost_usd: Option<f64>,
+    /// A guardrail blocked something in it.
+    pub blocked: bool,
+}
+
+/// One attribute for display.
+pub type AttrView = (String, AttrValue);
+
+/// A span event for display.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventView {
+    /// Name.
+    pub name: String,
+    /// Time, ns.
+    pub time_ns: u64,
+    /// Attributes.
+    pub attrs: Vec<AttrView>,
+}
+
+/// One span of a trace, in tree order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpanView {
+    /// Span id (hex).
+    pub span_id: String,
+    /// Depth in the tree (0 = root or orphan).
+    pub depth: u16,
+    /// Name.
+    pub name: String,
+    /// What it is.
+    pub role: SpanRole,
+    /// Start, ns.
+    pub start_ns: u64,
+    /// End, ns.
+    pub end_ns: u64,
+    /// Failed.
+    pub error: bool,
+    /// Status message.
+    pub status_message: String,
+    /// A guardrail blocked here.
+    pub blocked: bool,
+    /// Span attributes.
+    pub attrs: Vec<AttrView>,
+    /// Resource attributes.
+    pub resource: Vec<AttrView>,
+    /// Events.
+    pub events: Vec<EventView>,
+}
+
+/// A trace: its spans as a tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceView {
+    /// Trace id (hex).
+    pub trace_id: String,
+    /// Spans in depth-first order, children by start time.
+    pub spans: Vec<SpanView>,
+}
+
+/// A recent guardrail decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GuardEvent {
+    /// When, ns.
+    pub time_ns: u64,
+    /// Agent.
+    pub agent: String,
+    /// Guardrail.
+    pub name: String,
+    /// Category.
+    pub category: String,
+    /// Stage.
+    pub stage: String,
+    /// Decision.
+    pub verdict: GuardrailVerdict,
+    /// Trace (hex).
+    pub trace_id: String,
+}
+
+fn attrs_view(attrs: &[super::record::Attr]) -> Vec<AttrView> {
+    attrs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+}
+
+fn blocked(s: &SpanRecord) -> bool {
+    s.facts.guardrails.iter().any(|g| g.verdict == GuardrailVerdict::Block)
+}
+
+impl Store {
+    fn spans_of(&self, trace: &TraceId) -> Vec<&SpanRecord> {
+        let Some(entry) = self.traces.get(trace) else { return Vec::new() };
+        let first = self.spans.front().map_or(0, |s| s.seq);
+        entry
+            .span_seqs
+            .iter()
+            .filter_map(|seq| seq.checked_sub(first).and_then(|i| self.spans.get(i as usize)))
+            .map(|s| &s.item)
+            .collect()
+    }
+
+    /// The newest runs (newest first) that pass `keep`, at most `limit`.
+    pub fn recent_runs(&self, limit: usize, keep: &dyn Fn(&RunRow) -> bool) -> Vec<RunRow> {
+        let mut out = Vec::new();
+        for (_, trace, span_id) in self.run_index.iter().rev() {
+            if out.len() >= limit {
+                break;
+            }
+            let Some(entry) = self.traces.get(trace) else { continue };
+            let Some(run) = entry.runs.iter().find(|r| r.span_id == *span_id) else { continue };
+            let spans = self.spans_of(trace);
+            let assembly = super::assemble::assemble_with_owners(&spans);
+            let slot = assembly.runs.iter().position(|r| r.span_id == *span_id);
+            let owned: Vec<&SpanRecord> = spans
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| slot.is_some() && assembly.owner[*i] == slot)
+                .map(|(_, s)| *s)
+                .collect();
+            let usage = owned
+                .iter()
+                .filter_map(|s| {
+                    s.facts.llm.as_ref().map(|l| Usage {
+                        model: l.model.clone(),
+                        input: l.input_tokens.unwrap_or(0),
+                        output: l.output_tokens.unwrap_or(0),
+                        cache_read: l.cache_read_tokens.unwrap_or(0),
+                        reasoning: l.reasoning_tokens.unwrap_or(0),
+                        reported_cost: l.reported_cost_usd,
+                    })
+                })
+                .collect();
+            let row = RunRow {
+                end_ns: run.end_ns,
+                trace_id: hex::encode(trace),
+                agent: run.agent.clone(),
+                version: run.version_label(),
+                outcome: run.outcome,
+                duration_ms: run.end_ns.saturating_sub(run.start_ns) as f64 / 1e6,
+                steps: run.llm_calls + run.tool_calls,
+                tool_calls: run.tool_calls,
+                tool_errors: run.tool_errors,
+                usage,
+                cost_usd: None,
+                blocked: owned.iter().any(|s| blocked(s)),
+            };
+            if keep(&row) {
+                out.push(row);
+            }
+        }
+        out
+    }
+
+    /// One trace's spans as a tree (depth-first, children by start time).
+    pub fn trace(&self, trace: &TraceId) -> Option<TraceView> {
+        let spans = self.spans_of(trace);
+        if spans.is_empty() {
+            return None;
+        }
+        let ids: rustc_hash::FxHashSet<[u8; 8]> = spans.iter().map(|s| s.span_id).collect();
+        let mut roots: Vec<&SpanRecord> =
+            spans.iter().copied().filter(|s| s.parent.is_none_or(|p| !ids.contains(&p))).collect();
+        roots.sort_by_key(|s| s.start_ns);
+        let mut out = Vec::with_capacity(spans.len());
+        let mut stack: Vec<(&SpanRecord, u16)> = roots.into_iter().rev().map(|s| (s, 0)).collect();
+        let mut seen = rustc_hash::FxHashSet::default();
+        while let Some((s, depth)) = stack.pop() {
+            if !seen.insert(s.span_id) {
+                continue; // a parent cycle in bad data
+            }
+            out.push(SpanView {
+                span_id: hex::encode(s.span_id),
+                depth,
+                name: s.name.to_string(),
+                role: s.facts.role,
+                start_ns: s.start_ns,
+                end_ns: s.end_ns,
+                error: s.status == StatusCode::Error,
+                status_message: s.status_message.to_string(),
+                blocked: blocked(s),
+                attrs: attrs_view(&s.attrs),
+                resource: attrs_view(&s.resource.attrs),
+                events: s
+                    .events
+                    .iter()
+                    .map(|e| EventView { name: e.name.to_string(), time_ns: e.time_ns, attrs: attrs_view(&e.attrs) })
+                    .collect(),
+            });
+            let mut children: Vec<&SpanRecord> =
+                spans.iter().copied().filter(|c| c.parent == Some(s.span_id)).collect();
+            children.sort_by_key(|c| std::cmp::Reverse(c.start_ns));
+            stack.extend(children.into_iter().map(|c| (c, depth.saturating_add(1))));
+        }
+        // Spans only reachable through a cycle still show, at the top level.
+        for s in spans.iter().filter(|s| !seen.contains(&s.span_id)) {
+            out.push(SpanView {
+                span_id: hex::encode(s.span_id),
+                depth: 0,
+                name: s.name.to_string(),
+                role: s.facts.role,
+                start_ns: s.start_ns,
+                end_ns: s.end_ns,
+                error: s.status == StatusCode::Error,
+                status_message: s.status_message.to_string(),
+                blocked: blocked(s),
+                attrs: attrs_view(&s.attrs),
+                resource: attrs_view(&s.resource.attrs),
+                events: Vec::new(),
+            });
+        }
+        Some(TraceView { trace_id: hex::encode(trace), spans: out })
+    }
+
+    /// The newest guardrail decisions (newest first), scanning at most `scan` spans.
+    pub fn recent_guardrail_events(&self, limit: usize, scan: usize) -> Vec<GuardEvent> {
+        let mut out = Vec::new();
+        for s in self.spans.iter().rev().take(scan) {
+            for g in &s.item.facts.guardrails {
+                if out.len() >= limit {
+                    return out;
+                }
+                out.push(GuardEvent {
+                    time_ns: s.item.end_ns,
+                    agent: s
+                        .item
+                        .facts
+                        .agent_name
+                        .clone()
+                        .or_else(|| s.item.resource.service.clone())
+                        .unwrap_or_default(),
+                    name: g.name.clone(),
+                    category: g.category.clone().unwrap_or_default(),
+                    stage: format!("{:?}", g.stage).to_ascii_lowercase(),
+                    verdict: g.verdict,
+                    trace_id: hex::encode(s.item.trace_id),
+                });
+            }
+        }
+        out
+    }
+}
+
+/// Whether a run row matches a filter: substring (case-insensitive) or `/regex/`.
+pub fn run_matches(row: &RunRow, filter: &Filter) -> bool {
+    let text = format!("{} {} {} {}", row.agent, row.version, row.outcome.as_str(), row.trace_id);
+    filter.matches(&text)
+}
+
+/// A `/` filter: a substring, or a regex when written `/…/` … kept simple: case-insensitive
+/// substring, with `|` separating alternatives.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Lower-cased alternatives; empty matches everything.
+    pub alternatives: Vec<String>,
+}
+
+impl Filter {
+    /// Parses a filter line.
+    pub fn parse(s: &str) -> Self {
+        Self { alternatives: s.split('|').map(|a| a.trim().to_lowercase()).filter(|a| !a.is_empty()).collect() }
+    }
+
+    /// Whether `text` matches.
+    pub fn matches(&self, text: &str) -> bool {
+        if self.alternatives.is_empty() {
+            return true;
+        }
+        let lower = text.to_lowercase();
+        self.alternatives.iter().any(|a| lower.contains(a.as_str()))
+    }
+}

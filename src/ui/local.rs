@@ -1,0 +1,195 @@
+//! The in-process transport: the TUI reads the engine and the control plane directly.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::data::{Backend, Fut, PolicyView, Snapshot};
+use crate::analytics::rollup::{Costed, cost_of};
+use crate::control::model::ActionRequest;
+use crate::control::{incidents, webhooks};
+use crate::serve::Cockpit;
+
+/// Slices in every sparkline.
+pub const SLICES: usize = 30;
+
+/// The engine in this process.
+pub struct Local {
+    cockpit: Cockpit,
+    actor: String,
+    inner: Arc<Taker>,
+}
+
+/// What taking a snapshot needs (shared with the blocking task that takes it).
+struct Taker {
+    cockpit: Cockpit,
+    last: Mutex<Option<(std::time::Instant, u64)>>,
+}
+
+/// The actor the audit log names for this console: OS user, host, and SSH origin.
+pub fn local_actor(var: impl Fn(&str) -> Option<String>) -> String {
+    let user = var("USER").or_else(|| var("LOGNAME")).unwrap_or_else(|| "unknown".into());
+    let origin = var("SSH_CLIENT").and_then(|s| s.split_whitespace().next().map(str::to_owned));
+    match origin {
+        Some(ip) => format!("tui:{user} from {ip}"),
+        None => format!("tui:{user} (local)"),
+    }
+}
+
+impl Local {
+    /// Wraps an engine and control plane.
+    pub fn new(cockpit: Cockpit) -> Arc<Self> {
+        let inner = Arc::new(Taker { cockpit: cockpit.clone(), last: Mutex::new(None) });
+        Arc::new(Self { cockpit, actor: local_actor(|k| std::env::var(k).ok()), inner })
+    }
+}
+
+impl Taker {
+    fn take(&self, window: u64) -> Snapshot {
+        let engine = &self.cockpit.engine;
+        let control = &self.cockpit.control;
+        let approvals = control.approvals(None);
+        let mut counts = crate::analytics::figures::ApprovalCounts::default();
+        for a in &approvals {
+            match a.status {
+                crate::control::model::ApprovalStatus::Approved => counts.approved += 1,
+                crate::control::model::ApprovalStatus::Denied => counts.denied += 1,
+                crate::control::model::ApprovalStatus::Expired => counts.expired += 1,
+                crate::control::model::ApprovalStatus::Pending => counts.pending += 1,
+            }
+        }
+        let summary = engine.summary(window, None, counts);
+        let stats = engine.stats();
+        let now = std::time::Instant::now();
+        let ingest_rate = {
+            let mut last = self.last.lock();
+            let rate = last.map_or(0.0, |(t, n)| {
+                let dt = now.duration_since(t).as_secs_f64();
+                if dt > 0.0 { stats.spans_accepted.saturating_sub(n) as f64 / dt } else { 0.0 }
+            });
+            *last = Some((now, stats.spans_accepted));
+            rate
+        };
+        let policy = control.policy();
+        let mut agents = engine.known_agents();
+        agents.extend(policy.layers.keys().filter(|k| *k != "*").map(|k| k.split('@').next().unwrap_or(k).to_owned()));
+        let effective = agents.iter().map(|a| (a.clone(), policy.effective(a, None))).collect();
+        let prices = engine.rollups().read().prices().clone();
+        let (mut runs, guard_events) = {
+            let store = engine.store().read();
+            (store.recent_runs(300, &|_| true), store.recent_guardrail_events(50, 20_000))
+        };
+        for r in &mut runs {
+            let mut total = 0.0;
+            let mut complete = true;
+            for u in &r.usage {
+                match cost_of(&prices, u) {
+                    Costed::Reported(c) | Costed::Computed(c) => total += c,
+                    Costed::Unpriced => complete = false,
+                }
+            }
+            r.cost_usd = complete.then_some(total);
+        }
+        Snapshot {
+            summary,
+            stats: Some(stats),
+            ingest_rate,
+            series: engine.series(window, SLICES),
+            policy: PolicyView {
+                revision: policy.revision,
+                read_only: control.read_only(),
+                layers: policy.layers,
+                effective,
+            },
+            approvals,
+            incidents: control.incidents().unwrap_or_default(),
+            runs,
+            guard_events,
+            webhooks: control.with_db(|db| webhooks::states(db, control.webhooks())).unwrap_or_default(),
+            taken_at: crate::control::rfc3339_ms(crate::control::now_ms()),
+            consoles: None,
+        }
+    }
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| format!("background task failed: {e}"))
+}
+
+impl Backend for Local {
+    fn snapshot(&self, window: u64) -> Fut<'_, Result<Snapshot, String>> {
+        let inner = Arc::clone(&self.inner);
+        Box::pin(async move { blocking(move || inner.take(window)).await })
+    }
+
+    fn trace(&self, trace_id: String) -> Fut<'_, Result<Option<TraceView>, String>> {
+        let engine = Arc::clone(&self.cockpit.engine);
+        Box::pin(async move {
+            let Ok(bytes) = hex::decode(&trace_id) else { return Err(format!("{trace_id:?} is not a trace id")) };
+            let Ok(id) = <[u8; 16]>::try_from(bytes.as_slice()) else {
+                return Err(format!("{trace_id:?} is not a trace id"));
+            };
+            blocking(move || engine.store().read().trace(&id)).await
+        })
+    }
+
+    fn act(&self, req: ActionRequest) -> Fut<'_, Result<String, String>> {
+        let (engine, control, actor) =
+            (Arc::clone(&self.cockpit.engine), Arc::clone(&self.cockpit.control), self.actor.clone());
+        Box::pin(async move {
+            let lever = format!("{} {} → {}", req.lever, req.agent, req.value);
+            let r = blocking(move || {
+                let known = engine.known_agents();
+                control.apply(&req, &actor, &|a| known.contains(a), &|a| engine.last_known_good(a))
+            })
+            .await?;
+            r.map(|r| format!("{lever} (revision {}, audit #{})", r.revision, r.audit_id)).map_err(|e| e.to_string())
+        })
+    }
+
+    fn decide(&self, id: String, approve: bool, reason: String) -> Fut<'_, Result<String, String>> {
+        let (control, actor) = (Arc::clone(&self.cockpit.control), self.actor.clone());
+        Box::pin(async move {
+            let r = blocking(move || control.decide(&id, approve, &reason, &actor)).await?;
+            r.map(|(a, _)| format!("{} {}", a.id, a.status.as_str())).map_err(|e| e.to_string())
+        })
+    }
+
+    fn open_incident(&self, sev: String, title: String, agent: Option<String>) -> Fut<'_, Result<String, String>> {
+        let (control, actor) = (Arc::clone(&self.cockpit.control), self.actor.clone());
+        Box::pin(async move {
+            let r =
+                blocking(move || control.open_incident(&sev, &title, agent.as_deref(), &actor, "opened from the TUI"))
+                    .await?;
+            r.map(|id| format!("incident {id} opened")).map_err(|e| e.to_string())
+        })
+    }
+
+    fn incident_update(
+        &self,
+        id: i64,
+        kind: String,
+        text: String,
+        trace_id: Option<String>,
+    ) -> Fut<'_, Result<String, String>> {
+        let (control, actor) = (Arc::clone(&self.cockpit.control), self.actor.clone());
+        Box::pin(async move {
+            let r = blocking(move || control.incident_update(id, &kind, &text, trace_id.as_deref(), &actor)).await?;
+            r.map(|()| format!("incident {id} updated")).map_err(|e| e.to_string())
+        })
+    }
+
+    fn export_incident(&self, id: i64) -> Fut<'_, Result<String, String>> {
+        let control = Arc::clone(&self.cockpit.control);
+        Box::pin(async move {
+            let list = blocking(move || control.incidents()).await?.map_err(|e| e.to_string())?;
+            list.iter().find(|i| i.id == id).map(incidents::markdown).ok_or_else(|| format!("no incident {id}"))
+        })
+    }
+
+    fn source(&self) -> String {
+        "local".into()
+    }
+}
+
+use crate::store::query::TraceView;

@@ -1,0 +1,93 @@
+//! 8 Approvals: the inbox of pending actions (oldest first) and recent decisions.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use crate::control::model::ApprovalStatus;
+use crate::ui::app::{App, approval_rows, tab};
+use crate::ui::theme::Theme;
+use crate::ui::widgets::{age, block, cut, table};
+
+/// The inbox.
+pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    let s = &app.snapshot;
+    let rows = approval_rows(s)
+        .iter()
+        .map(|a| {
+            let (word, style) = match a.status {
+                ApprovalStatus::Pending => ("✋ pending", theme.warn()),
+                ApprovalStatus::Approved => ("✓ approved", theme.good()),
+                ApprovalStatus::Denied => ("✖ denied", theme.bad()),
+                ApprovalStatus::Expired => ("⌛ expired", theme.dim()),
+            };
+            let risk = match a.risk.as_str() {
+                "high" | "critical" => theme.bad(),
+                "medium" => theme.warn(),
+                _ => theme.text(),
+            };
+            vec![
+                (word.to_owned(), style),
+                (age(&a.created_at, &s.taken_at), theme.dim()),
+                (cut(&a.agent, 16), theme.text()),
+                (cut(&a.tool, 16), theme.text()),
+                (a.risk.clone(), risk),
+                (cut(&a.summary, 40), theme.text()),
+                (cut(&a.arguments.to_string(), 40), theme.dim()),
+                (a.id.clone(), theme.dim()),
+            ]
+        })
+        .collect();
+    table(
+        frame,
+        area,
+        "Approvals — a approve · d deny · Enter details · T trace",
+        theme,
+        &[
+            ("status", 11),
+            ("age", 4),
+            ("agent", 16),
+            ("tool", 16),
+            ("risk", 8),
+            ("summary", 40),
+            ("arguments", 40),
+            ("id", 16),
+        ],
+        rows,
+        Some(app.selected[tab::APPROVALS]),
+    );
+}
+
+/// One approval, with everything needed to decide.
+pub fn detail(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme, id: &str) {
+    let Some(a) = app.snapshot.approvals.iter().find(|a| a.id == id) else {
+        frame.render_widget(Paragraph::new(format!("Approval {id} is gone.")).block(block("Approval", theme)), area);
+        return;
+    };
+    let args = serde_json::to_string_pretty(&a.arguments).unwrap_or_default();
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(format!("{} wants to call ", a.agent), theme.text()),
+            Span::styled(a.tool.clone(), theme.accent()),
+        ]),
+        Line::from(format!(
+            "risk {} · status {} · asked {} ago · expires {}",
+            a.risk,
+            a.status.as_str(),
+            age(&a.created_at, &app.snapshot.taken_at),
+            a.expires_at
+        )),
+        Line::from(format!("summary: {}", a.summary)),
+        Line::from(format!("trace: {} (T opens it)", a.trace_id.as_deref().unwrap_or("—"))),
+        Line::from(Span::styled("arguments:", theme.accent())),
+    ];
+    lines.extend(args.lines().map(|l| Line::from(format!("  {l}"))));
+    if let Some(by) = &a.decided_by {
+        lines.push(Line::from(format!("decided by {by}: {}", a.reason.as_deref().unwrap_or(""))));
+    }
+    frame.render_widget(
+        Paragraph::new(lines).block(block(&format!("Approval {}", a.id), theme)).wrap(Wrap { trim: false }),
+        area,
+    );
+}

@@ -1,0 +1,76 @@
+//! 9 Incidents: open first; Enter shows the timeline; x exports the postmortem Markdown.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+use crate::ui::app::{App, incident_rows, tab};
+use crate::ui::theme::Theme;
+use crate::ui::widgets::{age, cut, table};
+
+/// The list.
+pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    let s = &app.snapshot;
+    let rows = incident_rows(s)
+        .iter()
+        .map(|i| {
+            let sev = if i.sev == "SEV-2" { theme.warn() } else { theme.bad() };
+            let status = if i.status == "open" {
+                ("● open".to_owned(), theme.bad())
+            } else {
+                ("✓ resolved".to_owned(), theme.good())
+            };
+            vec![
+                (format!("#{}", i.id), theme.text()),
+                (i.sev.clone(), sev),
+                status,
+                (age(&i.opened_at, &s.taken_at), theme.dim()),
+                (cut(i.agent.as_deref().unwrap_or("fleet"), 14), theme.text()),
+                (cut(&i.title, 60), theme.text()),
+                (i.timeline.len().to_string(), theme.dim()),
+            ]
+        })
+        .collect();
+    table(
+        frame,
+        area,
+        "Incidents — Enter timeline · x export",
+        theme,
+        &[("id", 5), ("sev", 6), ("status", 10), ("age", 4), ("agent", 14), ("title", 60), ("events", 6)],
+        rows,
+        Some(app.selected[tab::INCIDENTS]),
+    );
+}
+
+/// One incident's timeline.
+pub fn detail(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme, id: i64) {
+    let Some(i) = app.snapshot.incidents.iter().find(|i| i.id == id) else { return };
+    let rows = i
+        .timeline
+        .iter()
+        .map(|e| {
+            let style = match e.kind.as_str() {
+                "alert" => theme.bad(),
+                "action" | "decision" => theme.warn(),
+                "resolved" => theme.good(),
+                _ => theme.text(),
+            };
+            vec![
+                (e.at.get(11..19).unwrap_or(&e.at).to_owned(), theme.dim()),
+                (e.kind.clone(), style),
+                (cut(&e.text, 90), theme.text()),
+                (e.trace_id.as_deref().map(|t| cut(t, 12)).unwrap_or_default(), theme.dim()),
+            ]
+        })
+        .collect();
+    let title =
+        format!("#{} {} {} — {} ({})", i.id, i.sev, i.status, cut(&i.title, 50), i.agent.as_deref().unwrap_or("fleet"));
+    table(
+        frame,
+        area,
+        &title,
+        theme,
+        &[("time", 8), ("kind", 9), ("what", 90), ("trace", 12)],
+        rows,
+        Some(app.page_sel),
+    );
+}

@@ -1,0 +1,203 @@
+//! Views: pure functions of the app state, drawn into a frame.
+
+mod approvals;
+mod cost;
+mod drift;
+mod incidents;
+mod outcomes;
+mod overview;
+mod safety;
+mod tools;
+mod traces;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+
+use super::app::{App, Field, Mode, Page, TABS, WINDOWS, tab};
+use super::keymap::BINDINGS;
+use super::theme::Theme;
+use super::widgets::{block, cut, num};
+use crate::control::model::ApprovalStatus;
+
+/// Draws the whole screen.
+pub fn draw(frame: &mut Frame<'_>, app: &App, theme: &Theme) {
+    let area = frame.area();
+    let [header, tabs, body, footer] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(1), Constraint::Min(3), Constraint::Length(1)])
+            .areas(area);
+    draw_header(frame, header, app, theme);
+    draw_tabs(frame, tabs, app, theme);
+    match app.stack.last() {
+        Some(Page::Trace(_)) | Some(Page::Span(_)) => traces::page(frame, body, app, theme),
+        Some(Page::Approval(id)) => approvals::detail(frame, body, app, theme, id),
+        Some(Page::Incident(id)) => incidents::detail(frame, body, app, theme, *id),
+        None => match app.tab {
+            tab::OVERVIEW => overview::draw(frame, body, app, theme),
+            tab::OUTCOMES => outcomes::draw(frame, body, app, theme),
+            tab::TOOLS => tools::draw(frame, body, app, theme),
+            tab::SAFETY => safety::draw(frame, body, app, theme),
+            tab::COST => cost::draw(frame, body, app, theme),
+            tab::DRIFT => drift::draw(frame, body, app, theme),
+            tab::TRACES => traces::list(frame, body, app, theme),
+            tab::APPROVALS => approvals::draw(frame, body, app, theme),
+            _ => incidents::draw(frame, body, app, theme),
+        },
+    }
+    draw_footer(frame, footer, app, theme);
+    match &app.mode {
+        Mode::Help => draw_help(frame, area, theme),
+        Mode::Confirm(c) => draw_confirm(frame, area, c, theme),
+        _ => {}
+    }
+}
+
+fn draw_header(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    let s = &app.snapshot;
+    let alerts = s.summary.alerts.len();
+    let pending = s.approvals.iter().filter(|a| a.status == ApprovalStatus::Pending).count();
+    let open =
+        s.incidents.iter().filter(|i| i.status == "open").max_by_key(|i| (std::cmp::Reverse(i.sev.clone()), i.id));
+    let sep = Span::styled(" │ ", theme.dim());
+    let mut spans = vec![
+        Span::styled(" AgentOps Cockpit", theme.accent()),
+        sep.clone(),
+        Span::raw(format!("window {}", WINDOWS[app.window].0)),
+        sep.clone(),
+        Span::raw(format!("{}/s in", num(s.ingest_rate.round() as u64))),
+        sep.clone(),
+        Span::raw(format!("{} agents", s.summary.agents.len().max(s.policy.effective.len()))),
+        sep.clone(),
+        if alerts > 0 {
+            Span::styled(format!("⚠ {alerts} alerts"), theme.bad())
+        } else {
+            Span::styled("✓ no alerts", theme.good())
+        },
+        sep.clone(),
+        if pending > 0 { Span::styled(format!("✋ {pending} pending"), theme.warn()) } else { Span::raw("0 pending") },
+    ];
+    if let Some(i) = open {
+        spans.push(sep.clone());
+        spans.push(Span::styled(format!("🔥 {} #{} open", i.sev, i.id), theme.bad()));
+    }
+    if s.policy.read_only {
+        spans.push(sep.clone());
+        spans.push(Span::styled("READ-ONLY", theme.warn()));
+    }
+    if let Some(c) = s.consoles {
+        spans.push(sep);
+        spans.push(Span::raw(format!("{c} consoles")));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.header()), area);
+}
+
+fn draw_tabs(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    const SHORT: [&str; 9] = ["Ovw", "Out", "Tools", "Safe", "Cost", "Drift", "Trace", "Appr", "Inc"];
+    let narrow = area.width < 110;
+    let mut spans = Vec::new();
+    for (i, name) in TABS.iter().enumerate() {
+        let label = if narrow { SHORT[i] } else { name };
+        let text = format!(" {} {label} ", i + 1);
+        let style = if i == app.tab { theme.selected().add_modifier(Modifier::UNDERLINED) } else { theme.text() };
+        spans.push(Span::styled(text, style));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn hints(app: &App) -> &'static str {
+    match (app.tab, app.stack.last()) {
+        (_, Some(Page::Trace(_))) => "j/k span  Enter attributes  Esc back  ? help",
+        (_, Some(Page::Span(_))) => "Esc back to the waterfall  ? help",
+        (_, Some(Page::Approval(_))) => "a approve  d deny  T trace  Esc back",
+        (_, Some(Page::Incident(_))) => "T trace  x export  :note  :resolve  Esc back",
+        (tab::OVERVIEW, _) => "Enter runs  K kill  R rollback  : cmd  / filter  t window  ? help  q quit",
+        (tab::TOOLS, _) => "s sort  / filter  : cmd  t window  ? help  q quit",
+        (tab::SAFETY, _) => "T trace  : cmd  t window  ? help  q quit",
+        (tab::TRACES, _) => "Enter waterfall  / filter  K kill  t window  ? help  q quit",
+        (tab::APPROVALS, _) => "a approve  d deny  Enter details  T trace  ? help",
+        (tab::INCIDENTS, _) => "Enter timeline  x export  T trace  : cmd  ? help",
+        _ => "1-9 tabs  : cmd  / filter  t window  ? help  q quit",
+    }
+}
+
+fn draw_footer(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    let line = match &app.mode {
+        Mode::Command => Line::from(vec![
+            Span::styled(":", theme.accent()),
+            Span::raw(app.input.clone()),
+            Span::styled("█", theme.dim()),
+        ]),
+        Mode::Filter => Line::from(vec![
+            Span::styled("/", theme.accent()),
+            Span::raw(app.filter.clone()),
+            Span::styled("█", theme.dim()),
+        ]),
+        _ => {
+            let mut spans =
+                vec![Span::styled(cut(&app.breadcrumb(), 40), theme.accent()), Span::styled(" │ ", theme.dim())];
+            if !app.filter.is_empty() {
+                spans.push(Span::styled(format!("/{} ", app.filter), theme.warn()));
+            }
+            match &app.message {
+                Some((m, true)) => spans.push(Span::styled(format!("✖ {m}"), theme.bad())),
+                Some((m, false)) => spans.push(Span::styled(m.clone(), theme.good())),
+                None => spans.push(Span::styled(hints(app), theme.dim())),
+            }
+            Line::from(spans)
+        }
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+/// A rectangle centred in `area`.
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
+}
+
+fn draw_help(frame: &mut Frame<'_>, area: Rect, theme: &Theme) {
+    let r = centered(area, 78, area.height.saturating_sub(2));
+    let mut lines: Vec<Line> = Vec::new();
+    for (_, _, keys, text) in BINDINGS {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:>14}  ", keys.join(" ")), theme.accent()),
+            Span::raw(*text),
+        ]));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled("Commands (:)", theme.accent())));
+    for (c, args) in super::app::COMMANDS {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:>14}  ", format!(":{c}")), theme.accent()),
+            Span::raw(*args),
+        ]));
+    }
+    frame.render_widget(Clear, r);
+    frame.render_widget(Paragraph::new(lines).block(block("Help — Esc closes", theme)).wrap(Wrap { trim: false }), r);
+}
+
+fn draw_confirm(frame: &mut Frame<'_>, area: Rect, c: &super::app::Confirm, theme: &Theme) {
+    let r = centered(area, 76, (c.lines.len() as u16 + 9).min(area.height));
+    let mut lines: Vec<Line> = c.lines.iter().map(|l| Line::from(l.as_str())).collect();
+    lines.push(Line::from(""));
+    let field = |label: &str, value: &str, active: bool| {
+        Line::from(vec![
+            Span::styled(format!("{label}: "), theme.accent()),
+            Span::styled(value.to_owned(), if active { theme.selected() } else { theme.text() }),
+            Span::styled(if active { "█" } else { "" }, theme.dim()),
+        ])
+    };
+    lines.push(field("Reason (required)", &c.reason, c.field == Field::Reason));
+    if let Some(t) = &c.target {
+        lines.push(field(&format!("Type {t:?} to confirm"), &c.typed, c.field == Field::Target));
+    }
+    if let Some(p) = &c.problem {
+        lines.push(Line::from(Span::styled(format!("✖ {p}"), theme.bad())));
+    }
+    lines.push(Line::from(Span::styled("Enter confirms · Esc cancels (nothing changes)", theme.dim())));
+    frame.render_widget(Clear, r);
+    frame.render_widget(Paragraph::new(lines).block(block(&c.title, theme)).wrap(Wrap { trim: false }), r);
+}

@@ -1,0 +1,100 @@
+//! 4 Safety: guardrail trips, approvals, injection ASR, leakage, recent guardrail events.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::model::GuardrailVerdict;
+use crate::ui::app::{App, tab};
+use crate::ui::theme::Theme;
+use crate::ui::widgets::{age, block, cut, num, pct, table};
+
+/// Draws Safety.
+pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    let s = &app.snapshot;
+    let sa = &s.summary.safety;
+    let [head, guards, events] =
+        Layout::vertical([Constraint::Length(5), Constraint::Percentage(45), Constraint::Min(3)]).areas(area);
+    let asr_style = if sa.injection_asr.is_some_and(|v| v > 0.0) { theme.bad() } else { theme.good() };
+    let leak_style = if sa.leakage_rate.is_some_and(|v| v > 0.0) { theme.bad() } else { theme.good() };
+    let lines = vec![
+        Line::from(format!(
+            "guardrail trips {} of {} ({}) · blocked {} · redacted {} · flagged {} · allowed {}",
+            num(sa.guardrail_trips),
+            num(sa.guardrail_decisions),
+            pct(sa.trip_rate),
+            sa.blocks,
+            sa.redacts,
+            sa.flags,
+            sa.allows
+        )),
+        Line::from(vec![
+            Span::raw("injection success (red team) "),
+            Span::styled(format!("{} of {} runs", pct(sa.injection_asr), sa.red_team_runs), asr_style),
+            Span::raw(" · leakage "),
+            Span::styled(format!("{} ({} runs)", pct(sa.leakage_rate), sa.leak_runs), leak_style),
+        ]),
+        Line::from(format!(
+            "approvals: {} pending · {} approved · {} denied · {} expired",
+            sa.approvals.pending, sa.approvals.approved, sa.approvals.denied, sa.approvals.expired
+        )),
+    ];
+    frame.render_widget(Paragraph::new(lines).block(block("Safety & security", theme)), head);
+    let rows = sa
+        .by_guardrail
+        .iter()
+        .map(|g| {
+            vec![
+                (cut(&g.name, 18), theme.text()),
+                (cut(&g.category, 16), theme.text()),
+                (g.stage.clone(), theme.dim()),
+                (num(g.decisions), theme.text()),
+                (num(g.trips), if g.trips > 0 { theme.warn() } else { theme.dim() }),
+                (num(g.blocks), if g.blocks > 0 { theme.bad() } else { theme.dim() }),
+                (pct(g.trip_rate), theme.text()),
+            ]
+        })
+        .collect();
+    table(
+        frame,
+        guards,
+        "Guardrails",
+        theme,
+        &[("guardrail", 18), ("category", 16), ("stage", 6), ("checks", 6), ("trips", 5), ("blocks", 6), ("rate", 6)],
+        rows,
+        None,
+    );
+
+    let rows = s
+        .guard_events
+        .iter()
+        .map(|e| {
+            let (word, style) = match e.verdict {
+                GuardrailVerdict::Block => ("✖ block", theme.bad()),
+                GuardrailVerdict::Redact => ("▒ redact", theme.warn()),
+                GuardrailVerdict::Flag => ("⚑ flag", theme.warn()),
+                GuardrailVerdict::Allow => ("✓ allow", theme.dim()),
+            };
+            let when = crate::analytics::alerts::rfc3339(e.time_ns);
+            vec![
+                (age(&when, &s.summary.as_of), theme.dim()),
+                (word.to_owned(), style),
+                (cut(&e.agent, 16), theme.text()),
+                (cut(&e.name, 16), theme.text()),
+                (cut(&e.category, 14), theme.text()),
+                (e.stage.clone(), theme.dim()),
+                (e.trace_id[..12.min(e.trace_id.len())].to_owned(), theme.dim()),
+            ]
+        })
+        .collect();
+    table(
+        frame,
+        events,
+        "Recent guardrail decisions (T opens the trace)",
+        theme,
+        &[("age", 4), ("decision", 9), ("agent", 16), ("guardrail", 16), ("category", 14), ("stage", 6), ("trace", 12)],
+        rows,
+        Some(app.selected[tab::SAFETY]),
+    );
+}

@@ -1,0 +1,144 @@
+//! Small shared pieces of the views: number formats, sparklines, tables with a selection.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState};
+
+use super::theme::Theme;
+
+/// A rate as a percentage, `—` when unknown.
+pub fn pct(v: Option<f64>) -> String {
+    v.map_or("—".into(), |v| format!("{:.1}%", v * 100.0))
+}
+
+/// Milliseconds, compactly.
+pub fn ms(v: Option<f64>) -> String {
+    match v {
+        None => "—".into(),
+        Some(v) if v >= 60_000.0 => format!("{:.1}m", v / 60_000.0),
+        Some(v) if v >= 1000.0 => format!("{:.1}s", v / 1000.0),
+        Some(v) => format!("{v:.0}ms"),
+    }
+}
+
+/// Dollars, with more digits for small amounts.
+pub fn usd(v: Option<f64>) -> String {
+    match v {
+        None => "—".into(),
+        Some(v) if v != 0.0 && v.abs() < 1.0 => format!("${v:.3}"),
+        Some(v) => format!("${v:.2}"),
+    }
+}
+
+/// Counts, compactly.
+pub fn num(n: u64) -> String {
+    match n {
+        n if n >= 10_000_000 => format!("{:.0}M", n as f64 / 1e6),
+        n if n >= 1_000_000 => format!("{:.1}M", n as f64 / 1e6),
+        n if n >= 10_000 => format!("{:.0}k", n as f64 / 1e3),
+        n => n.to_string(),
+    }
+}
+
+/// A sparkline of rates in 0..=1 (gaps as spaces).
+pub fn spark(values: &[Option<f64>]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    values.iter().map(|v| v.map_or(' ', |v| BARS[((v.clamp(0.0, 1.0) * 7.0).round()) as usize])).collect()
+}
+
+/// A sparkline of magnitudes, scaled to their maximum.
+pub fn spark_abs(values: &[f64]) -> String {
+    let max = values.iter().copied().fold(0.0, f64::max);
+    let scaled: Vec<Option<f64>> = values.iter().map(|v| Some(if max > 0.0 { v / max } else { 0.0 })).collect();
+    spark(&scaled)
+}
+
+/// A titled block.
+pub fn block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border())
+        .title(Span::styled(format!(" {title} "), theme.accent()))
+}
+
+/// Style for a success rate against 90% / 75%.
+pub fn rate_style(v: Option<f64>, theme: &Theme) -> Style {
+    match v {
+        Some(v) if v < 0.75 => theme.bad(),
+        Some(v) if v < 0.90 => theme.warn(),
+        Some(_) => theme.good(),
+        None => theme.dim(),
+    }
+}
+
+/// A table with a header, a selected row and column widths; drops the columns that do not fit.
+pub fn table(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    title: &str,
+    theme: &Theme,
+    head: &[(&str, u16)],
+    rows: Vec<Vec<(String, Style)>>,
+    selected: Option<usize>,
+) {
+    if rows.is_empty() {
+        let p =
+            Paragraph::new(Line::from(Span::styled("No data in this window.", theme.dim()))).block(block(title, theme));
+        frame.render_widget(p, area);
+        return;
+    }
+    // Keep columns from the left while they fit (the first column is the identity).
+    let inner = area.width.saturating_sub(2);
+    let mut used = 0u16;
+    let mut keep = 0;
+    for (i, (_, w)) in head.iter().enumerate() {
+        if i > 0 && used + w + 1 > inner {
+            break;
+        }
+        used += w + 1;
+        keep = i + 1;
+    }
+    let widths: Vec<Constraint> = head[..keep].iter().map(|(_, w)| Constraint::Length(*w)).collect();
+    let header = Row::new(head[..keep].iter().map(|(h, _)| Cell::from(Span::styled(*h, theme.accent()))));
+    let body: Vec<Row> = rows
+        .into_iter()
+        .map(|r| Row::new(r.into_iter().take(keep).map(|(text, style)| Cell::from(Span::styled(text, style)))))
+        .collect();
+    let t = Table::new(body, widths)
+        .header(header)
+        .block(block(title, theme))
+        .row_highlight_style(theme.selected())
+        .highlight_symbol("▶ ");
+    let mut state = TableState::default();
+    state.select(selected);
+    frame.render_stateful_widget(t, area, &mut state);
+}
+
+/// Cuts a string to `max` characters, with an ellipsis.
+pub fn cut(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// "3m ago"-style age of an RFC 3339 time relative to another.
+pub fn age(then: &str, now: &str) -> String {
+    let parse = |s: &str| chrono::DateTime::parse_from_rfc3339(s).ok();
+    match (parse(then), parse(now)) {
+        (Some(t), Some(n)) => {
+            let secs = (n - t).num_seconds().max(0);
+            match secs {
+                s if s < 60 => format!("{s}s"),
+                s if s < 3600 => format!("{}m", s / 60),
+                s if s < 86_400 => format!("{}h", s / 3600),
+                s => format!("{}d", s / 86_400),
+            }
+        }
+        _ => "—".into(),
+    }
+}

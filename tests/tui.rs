@@ -1,0 +1,246 @@
+//! The TUI without a terminal: every view rendered into ratatui's TestBackend and
+//! snapshot-tested at 80x24 and 160x48 (time frozen), key handling through the pure update,
+//! theme colours per cell, and levers pulled from the TUI reaching the control plane.
+
+use std::sync::Arc;
+
+use agentops_cockpit::ui::app::{App, Effect, Mode, Msg, Page, tab, update};
+use agentops_cockpit::ui::data::Snapshot;
+use agentops_cockpit::ui::keymap::Keymap;
+use agentops_cockpit::ui::theme::{BUILTIN, Depth, Theme};
+use agentops_cockpit::ui::{fixture, press, views};
+use crossterm::event::KeyCode;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+use tokio::sync::OnceCell;
+
+static FIXTURE: OnceCell<(Snapshot, Option<agentops_cockpit::store::query::TraceView>)> = OnceCell::const_new();
+
+async fn data() -> &'static (Snapshot, Option<agentops_cockpit::store::query::TraceView>) {
+    FIXTURE.get_or_init(|| async { fixture::snapshot(90, 3600).await.expect("fixture") }).await
+}
+
+fn theme(depth: Depth) -> Theme {
+    Theme::parse(BUILTIN[0].1, "dark", depth).expect("theme")
+}
+
+fn app_with(s: &Snapshot) -> App {
+    let mut app = App::new(Keymap::default());
+    update(&mut app, Msg::Snapshot(Arc::new(s.clone())));
+    app
+}
+
+fn render(app: &App, w: u16, h: u16, theme: &Theme) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    t.draw(|f| views::draw(f, app, theme)).expect("draw");
+    t
+}
+
+fn text(t: &Terminal<TestBackend>) -> String {
+    let buf = t.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_view_at_80x24_and_160x48() {
+    let (s, trace) = data().await;
+    let theme = theme(Depth::None);
+    let names = ["overview", "outcomes", "tools", "safety", "cost", "drift", "traces", "approvals", "incidents"];
+    for (i, name) in names.iter().enumerate() {
+        let mut app = app_with(s);
+        press(&mut app, KeyCode::Char(char::from(b'1' + i as u8)));
+        for (w, h) in [(80, 24), (160, 48)] {
+            let t = render(&app, w, h, &theme);
+            insta::assert_snapshot!(format!("{name}_{w}x{h}"), text(&t));
+        }
+    }
+    // Drill-downs: the waterfall, a span's attributes, an approval, an incident's timeline.
+    let mut app = app_with(s);
+    app.tab = tab::TRACES;
+    app.stack = vec![Page::Trace(trace.as_ref().map(|t| t.trace_id.clone()).unwrap_or_default())];
+    update(&mut app, Msg::Trace(trace.as_ref().map(|t| t.trace_id.clone()).unwrap_or_default(), Ok(trace.clone())));
+    for (w, h) in [(80, 24), (160, 48)] {
+        insta::assert_snapshot!(format!("waterfall_{w}x{h}"), text(&render(&app, w, h, &theme)));
+    }
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Enter);
+    insta::assert_snapshot!("span_160x48", text(&render(&app, 160, 48, &theme)));
+    let mut app = app_with(s);
+    press(&mut app, KeyCode::Char('8'));
+    press(&mut app, KeyCode::Enter);
+    insta::assert_snapshot!("approval_detail_160x48", text(&render(&app, 160, 48, &theme)));
+    let mut app = app_with(s);
+    press(&mut app, KeyCode::Char('9'));
+    press(&mut app, KeyCode::Enter);
+    insta::assert_snapshot!("incident_detail_160x48", text(&render(&app, 160, 48, &theme)));
+    press(&mut app, KeyCode::Char('?'));
+    insta::assert_snapshot!("help_80x24", text(&render(&app, 80, 24, &theme)));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keys_drive_the_pure_update() {
+    let (s, _) = data().await;
+    let mut app = app_with(s);
+    // Tabs by number and by Tab.
+    press(&mut app, KeyCode::Char('3'));
+    assert_eq!(app.tab, tab::TOOLS);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.tab, tab::SAFETY);
+    // Window cycling asks for a refresh.
+    let e = press(&mut app, KeyCode::Char('t'));
+    assert_eq!(e, vec![Effect::Window(21_600)]);
+    // Filter narrows the runs; Esc clears it.
+    press(&mut app, KeyCode::Char('7'));
+    let all = agentops_cockpit::ui::app::visible_runs(&app.snapshot, "").len();
+    press(&mut app, KeyCode::Char('/'));
+    for c in "billing".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    let some = agentops_cockpit::ui::app::visible_runs(&app.snapshot, &app.filter);
+    assert!(!some.is_empty() && some.len() < all && some.iter().all(|r| r.agent == "billing-ops"));
+    // Drill down to the waterfall (a trace is requested) and back.
+    let e = press(&mut app, KeyCode::Enter);
+    assert!(matches!(e.as_slice(), [Effect::LoadTrace(_)]), "{e:?}");
+    assert!(matches!(app.stack.last(), Some(Page::Trace(_))));
+    press(&mut app, KeyCode::Esc);
+    assert!(app.stack.is_empty());
+    press(&mut app, KeyCode::Esc);
+    assert!(app.filter.is_empty(), "Esc again clears the filter");
+    // j/k/G/g move the selection within bounds.
+    press(&mut app, KeyCode::Char('G'));
+    assert_eq!(app.selected[tab::TRACES], all - 1);
+    press(&mut app, KeyCode::Char('g'));
+    assert_eq!(app.selected[tab::TRACES], 0);
+    press(&mut app, KeyCode::Char('k'));
+    assert_eq!(app.selected[tab::TRACES], 0);
+    // Help opens and closes.
+    press(&mut app, KeyCode::Char('?'));
+    assert_eq!(app.mode, Mode::Help);
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.mode, Mode::Normal);
+    // An unknown command is an error line; :window sets the window.
+    for line in [":frobnicate", ":window 24h"] {
+        press(&mut app, KeyCode::Char(':'));
+        for c in line[1..].chars() {
+            press(&mut app, KeyCode::Char(c));
+        }
+        let e = press(&mut app, KeyCode::Enter);
+        if line == ":frobnicate" {
+            let (msg, err) = app.message.clone().expect("message");
+            assert!(err && msg.contains("unknown command :frobnicate"), "{msg}");
+        } else {
+            assert_eq!(e, vec![Effect::Window(86_400)]);
+        }
+    }
+    // Tab completes commands and agents.
+    press(&mut app, KeyCode::Char(':'));
+    for c in "kil".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.input, "kill ");
+    for c in "billing".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.input, "kill billing-ops ");
+    // q quits.
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('q'));
+    assert!(app.quit);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn levers_need_a_confirmation_with_a_reason_and_fleet_levers_a_typed_name() {
+    let (s, _) = data().await;
+    let mut app = app_with(s);
+    // K on the selected agent opens a confirmation; nothing is sent yet.
+    let e = press(&mut app, KeyCode::Char('K'));
+    assert!(e.is_empty());
+    let Mode::Confirm(c) = &app.mode else { panic!("no confirmation: {:?}", app.mode) };
+    assert!(c.title.contains("KILL SWITCH") && c.lines.iter().any(|l| l.contains("Agents affected")), "{c:?}");
+    assert!(
+        c.lines.iter().any(|l| l.contains("Pending approvals touched: 1")),
+        "billing-ops has a pending approval: {:?}",
+        c.lines
+    );
+    // Enter without a reason does nothing but say so.
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    for ch in "runaway loop".chars() {
+        press(&mut app, KeyCode::Char(ch));
+    }
+    let e = press(&mut app, KeyCode::Enter);
+    let [Effect::Act(req)] = e.as_slice() else { panic!("{e:?}") };
+    assert_eq!(
+        (req.lever.as_str(), req.agent.as_str(), req.reason.as_str()),
+        ("enabled", "billing-ops", "runaway loop")
+    );
+    assert_eq!(req.value, serde_json::json!(false));
+    // Fleet-wide: the reason is not enough, the word "fleet" must be typed too.
+    for ch in ":kill *".chars() {
+        press(&mut app, KeyCode::Char(ch));
+    }
+    press(&mut app, KeyCode::Enter);
+    for ch in "stop all".chars() {
+        press(&mut app, KeyCode::Char(ch));
+    }
+    assert!(press(&mut app, KeyCode::Enter).is_empty(), "no typed target yet");
+    for ch in "fleet".chars() {
+        press(&mut app, KeyCode::Char(ch));
+    }
+    let e = press(&mut app, KeyCode::Enter);
+    assert!(matches!(e.as_slice(), [Effect::Act(r)] if r.agent == "*"), "{e:?}");
+    // Esc cancels: nothing changes.
+    for ch in ":allow research-assistant -web.fetch".chars() {
+        press(&mut app, KeyCode::Char(ch));
+    }
+    press(&mut app, KeyCode::Enter);
+    let Mode::Confirm(c) = &app.mode else { panic!("no confirmation") };
+    assert!(c.lines.iter().any(|l| l.contains("Tools no longer allowed: web.fetch")), "{:?}", c.lines);
+    assert!(press(&mut app, KeyCode::Esc).is_empty());
+    assert_eq!(app.mode, Mode::Normal);
+    // Approve from the inbox: a reason, then the decision.
+    press(&mut app, KeyCode::Char('8'));
+    press(&mut app, KeyCode::Char('a'));
+    for ch in "verified with finance".chars() {
+        press(&mut app, KeyCode::Char(ch));
+    }
+    let e = press(&mut app, KeyCode::Enter);
+    assert!(matches!(e.as_slice(), [Effect::Decide { approve: true, .. }]), "{e:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn theme_colours_per_cell_and_no_color() {
+    let (s, _) = data().await;
+    let app = app_with(s);
+    // True colour: the selected state cell "● live" uses the theme's good colour.
+    let t = render(&app, 160, 48, &theme(Depth::TrueColor));
+    let buf = t.backend().buffer();
+    let (x, y) = (0..48u16)
+        .flat_map(|y| (0..160u16).map(move |x| (x, y)))
+        .find(|&(x, y)| buf[(x, y)].symbol() == "●")
+        .expect("a live agent");
+    assert_eq!(buf[(x, y)].fg, Color::Rgb(0x5f, 0xd7, 0x5f));
+    // The header bar has the header background.
+    assert_eq!(buf[(1, 0)].bg, Color::Rgb(0x26, 0x26, 0x26));
+    // 256 colours map to indexed colours; NO_COLOR produces no colour attributes at all.
+    let t = render(&app, 160, 48, &theme(Depth::Ansi256));
+    assert!(matches!(t.backend().buffer()[(x, y)].fg, Color::Indexed(_)));
+    let t = render(&app, 160, 48, &theme(Depth::None));
+    let buf = t.backend().buffer();
+    for y in 0..48 {
+        for x in 0..160 {
+            let c = &buf[(x, y)];
+            assert!(matches!(c.fg, Color::Reset) && matches!(c.bg, Color::Reset), "colour at {x},{y}: {c:?}");
+        }
+    }
+}
