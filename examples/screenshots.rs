@@ -51,7 +51,13 @@ fn svg(buf: &Buffer) -> String {
             }
             let px = f64::from(start) * CW;
             if !matches!(bg, Color::Reset) {
-                let _ = write!(out, r#"<rect x="{px}" y="{}" width="{}" height="{CH}" fill="{}"/>"#, f64::from(y) * CH, f64::from(x - start) * CW, hex(bg, "#121212"));
+                let _ = write!(
+                    out,
+                    r#"<rect x="{px}" y="{}" width="{}" height="{CH}" fill="{}"/>"#,
+                    f64::from(y) * CH,
+                    f64::from(x - start) * CW,
+                    hex(bg, "#121212")
+                );
             }
             if !text.trim().is_empty() {
                 let _ = write!(
@@ -88,7 +94,17 @@ async fn main() -> Result<(), String> {
         update(&mut app, Msg::Snapshot(Arc::new(snapshot.clone())));
         app
     };
-    let names = ["1-overview", "2-outcomes", "3-tools", "4-safety", "5-cost", "6-drift", "7-traces", "8-approvals", "9-incidents"];
+    let names = [
+        "1-overview",
+        "2-outcomes",
+        "3-tools",
+        "4-safety",
+        "5-cost",
+        "6-drift",
+        "7-traces",
+        "8-approvals",
+        "9-incidents",
+    ];
     for (i, name) in names.iter().enumerate() {
         let mut app = fresh();
         press(&mut app, KeyCode::Char(char::from(b'1' + i as u8)));
