@@ -38,10 +38,44 @@ pub enum Command {
     Config(EngineArgs),
     /// Print every dashboard's figures for a window, as Markdown or JSON.
     Report(ReportArgs),
+    /// A simulated agent fleet talking to the engine over the real protocols, with the TUI.
+    Demo(DemoArgs),
     /// Check or show the audit log.
     Audit(AuditArgs),
     /// Incident tools.
     Incident(IncidentArgs),
+}
+
+/// Flags of `cockpit demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Engine flags (listeners default to free ports; state to a fresh directory).
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// No TUI: print the address record and run until SIGINT/SIGTERM.
+    #[arg(long)]
+    pub headless: bool,
+    /// Only the fleet, against an engine elsewhere (needs --otlp-endpoint and --api-endpoint).
+    #[arg(long, requires_all = ["otlp_endpoint", "api_endpoint"])]
+    pub fleet_only: bool,
+    /// OTLP endpoint of that engine (`http://host:4318` for HTTP; gRPC is its port 4317).
+    #[arg(long, value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
+    /// OTLP/gRPC endpoint of that engine (default: the OTLP endpoint's host, port 4317).
+    #[arg(long, value_name = "URL")]
+    pub otlp_grpc_endpoint: Option<String>,
+    /// Agent API of that engine (`http://host:7317`).
+    #[arg(long, value_name = "URL")]
+    pub api_endpoint: Option<String>,
+    /// Time compression: runs come N times as often and scripted incidents N times sooner.
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Random seed (the same seed replays the same fleet).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// No scripted timeline: incidents start only with `:demo incident NAME`.
+    #[arg(long)]
+    pub no_timeline: bool,
 }
 
 /// Flags of `cockpit audit`.

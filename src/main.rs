@@ -35,14 +35,8 @@ fn load_config(cli_path: Option<&Path>, args: &EngineArgs) -> Result<Config, Str
     Ok(cfg)
 }
 
-/// Logs go to `cockpit.log` in the data directory, never to the terminal.
 fn init_logging(data_dir: &Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
-    std::fs::create_dir_all(data_dir).ok()?;
-    let file = tracing_appender::rolling::never(data_dir, "cockpit.log");
-    let (writer, guard) = tracing_appender::non_blocking(file);
-    let filter = tracing_subscriber::EnvFilter::try_from_env("COCKPIT_LOG").unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt().with_writer(writer).with_ansi(false).with_env_filter(filter).try_init().ok()?;
-    Some(guard)
+    agentops_cockpit::logging::init(data_dir)
 }
 
 fn fail(message: impl std::fmt::Display, code: u8) -> ExitCode {
@@ -111,6 +105,16 @@ async fn run(cli: Cli) -> ExitCode {
             let e = Arc::clone(&engine);
             let _ = tokio::task::spawn_blocking(move || e.shutdown()).await;
             if loaded.bad_lines > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+        }
+        Command::Demo(args) => {
+            let cfg = match load_config(cli.config.as_deref(), &args.engine) {
+                Ok(c) => c,
+                Err(e) => return fail(e, 2),
+            };
+            match tui_cmd::run_demo(&cfg, &args).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(e, 2),
+            }
         }
         Command::Audit(args) => {
             let cfg = match load_config(

@@ -71,3 +71,84 @@ pub async fn run_replay(cfg: &Config, files: &[std::path::PathBuf], keep: Option
     }
     ui.map(|()| loaded.bad_lines > 0)
 }
+
+/// `cockpit demo`: the engine, the simulated fleet talking to it over the real protocols, and
+/// the TUI (or, `--headless`, the address record and a wait for SIGINT/SIGTERM).
+pub async fn run_demo(cfg: &Config, args: &crate::cli::DemoArgs) -> Result<(), String> {
+    use crate::demo::fleet::{self, DemoControl, Endpoints, FleetOptions};
+    let opts = FleetOptions { speed: args.speed.clamp(0.01, 1000.0), seed: args.seed, timeline: !args.no_timeline };
+    let control = Arc::new(DemoControl::default());
+    if args.fleet_only {
+        let http = args.otlp_endpoint.clone().unwrap_or_default().trim_end_matches('/').to_owned();
+        let grpc = args
+            .otlp_grpc_endpoint
+            .clone()
+            .unwrap_or_else(|| http.rsplit_once(':').map_or_else(|| http.clone(), |(host, _)| format!("{host}:4317")));
+        let ep = Endpoints {
+            otlp_grpc: grpc,
+            otlp_http: http,
+            api: args.api_endpoint.clone().unwrap_or_default().trim_end_matches('/').to_owned(),
+            agent_token: cfg.agent_token.clone(),
+        };
+        let _tasks = fleet::spawn(ep, opts, control);
+        serve::stop_signal().await;
+        return Ok(());
+    }
+    // Free ports and a fresh state directory unless the operator chose them.
+    let mut cfg = cfg.clone();
+    let e = &args.engine;
+    if e.otlp_grpc.is_none() {
+        cfg.otlp_grpc = "127.0.0.1:0".into();
+    }
+    if e.otlp_http.is_none() {
+        cfg.otlp_http = "127.0.0.1:0".into();
+    }
+    if e.api.is_none() {
+        cfg.api = "127.0.0.1:0".into();
+    }
+    let scratch = tempfile::tempdir().map_err(|e| format!("cannot create a scratch dir: {e}"))?;
+    if e.data_dir.is_none() {
+        cfg.data_dir = Some(scratch.path().to_path_buf());
+    }
+    let _log = crate::logging::init(&cfg.data_dir());
+    let look = if args.headless { None } else { Some(look(&cfg)?) };
+    let cockpit = Cockpit::start(&cfg, cfg.engine()?)?;
+    let listeners = serve::bind(&cfg).await.map_err(|e| e.to_string())?;
+    let record = listeners.address_record();
+    let addrs: serde_json::Value = serde_json::from_str(&record).map_err(|e| e.to_string())?;
+    let addr = |k: &str| format!("http://{}", addrs[k].as_str().unwrap_or_default());
+    tracing::info!("demo serving: {record}");
+    cockpit.spawn_background();
+    let ep = Endpoints {
+        otlp_grpc: addr("otlp_grpc"),
+        otlp_http: addr("otlp_http"),
+        api: addr("api"),
+        agent_token: cfg.agent_token.clone(),
+    };
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = {
+        let (cfg, cockpit) = (cfg.clone(), cockpit.clone());
+        tokio::spawn(async move {
+            serve::run(&cfg, cockpit, listeners, async {
+                let _ = stop_rx.await;
+            })
+            .await
+        })
+    };
+    let tasks = fleet::spawn(ep, opts, Arc::clone(&control));
+    let ui = match look {
+        None => {
+            println!("{record}");
+            let _ = std::io::Write::flush(&mut std::io::stdout());
+            serve::stop_signal().await;
+            Ok(())
+        }
+        Some((theme, keymap)) => crate::ui::run(Local::with_demo(cockpit, control), theme, keymap).await,
+    };
+    for t in tasks {
+        t.abort();
+    }
+    let _ = stop_tx.send(());
+    let served = server.await.map_err(|e| e.to_string())?;
+    ui.and(served)
+}

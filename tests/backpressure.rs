@@ -71,6 +71,8 @@ async fn a_full_queue_throttles_with_retry_hints() {
     // Once the store catches up, the retries are accepted and everything accepted is counted.
     engine.flush().await;
     assert_eq!(post().await.expect("post").status(), 200);
+    // That batch holds the whole (4-item) queue until the store has it.
+    engine.flush().await;
     grpc.export(request("t", run_spans(2, "a"))).await.expect("accepted after the stall");
     engine.flush().await;
     let stats = engine.stats();

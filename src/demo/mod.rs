@@ -3,5 +3,6 @@
 //! fixtures and screenshots.
 
 pub mod dataset;
+pub mod fleet;
 pub mod profiles;
 pub mod runs;

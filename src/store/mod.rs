@@ -21,7 +21,10 @@ use settle::Settled;
 /// A stored item: spans, logs and points share one arrival sequence so the oldest evicts first.
 #[derive(Debug)]
 struct Stored<T> {
+    /// Position in its own deque's sequence (contiguous per kind: index = seq − front's seq).
     seq: u64,
+    /// Arrival order across spans, logs and points: the oldest evicts first.
+    order: u64,
     bytes: usize,
     /// Wall-clock arrival, ms since the epoch.
     arrival_ms: u64,
@@ -99,7 +102,10 @@ pub struct StoreCounters {
 pub struct Store {
     budget_bytes: usize,
     used_bytes: usize,
-    next_seq: u64,
+    next_span_seq: u64,
+    next_log_seq: u64,
+    next_point_seq: u64,
+    next_order: u64,
     spans: VecDeque<Stored<SpanRecord>>,
     logs: VecDeque<Stored<LogRecord>>,
     points: VecDeque<Stored<PointRecord>>,
@@ -159,7 +165,10 @@ impl Store {
         Self {
             budget_bytes,
             used_bytes: 0,
-            next_seq: 0,
+            next_span_seq: 0,
+            next_log_seq: 0,
+            next_point_seq: 0,
+            next_order: 0,
             spans: VecDeque::new(),
             logs: VecDeque::new(),
             points: VecDeque::new(),
@@ -185,8 +194,10 @@ impl Store {
                 continue;
             }
             self.count_span(&span);
-            let seq = self.next_seq;
-            self.next_seq += 1;
+            let seq = self.next_span_seq;
+            self.next_span_seq += 1;
+            let order = self.next_order;
+            self.next_order += 1;
             let bytes = span_bytes(&span);
             self.used_bytes += bytes;
             self.by_id.insert(key, seq);
@@ -197,7 +208,7 @@ impl Store {
             if touched.last() != Some(&span.trace_id) {
                 touched.push(span.trace_id);
             }
-            self.spans.push_back(Stored { seq, bytes, arrival_ms: now_ms, rolled: false, item: span });
+            self.spans.push_back(Stored { seq, order, bytes, arrival_ms: now_ms, rolled: false, item: span });
             self.counters.spans_stored += 1;
         }
         touched.sort_unstable();
@@ -273,8 +284,10 @@ impl Store {
                 Some(EventFact::ToolDecision(_)) => self.counters.tool_decisions += 1,
                 None => {}
             }
-            let seq = self.next_seq;
-            self.next_seq += 1;
+            let seq = self.next_log_seq;
+            self.next_log_seq += 1;
+            let order = self.next_order;
+            self.next_order += 1;
             let rolled = match log.trace_id {
                 Some(trace) => {
                     let entry = self.traces.entry(trace).or_default();
@@ -291,7 +304,7 @@ impl Store {
             let bytes =
                 size_of::<Stored<LogRecord>>() + log.event_name.len() + log.body.heap_bytes() + attrs_bytes(&log.attrs);
             self.used_bytes += bytes;
-            self.logs.push_back(Stored { seq, bytes, arrival_ms: now_ms, rolled, item: log });
+            self.logs.push_back(Stored { seq, order, bytes, arrival_ms: now_ms, rolled, item: log });
         }
         self.evict();
     }
@@ -300,12 +313,14 @@ impl Store {
     pub fn insert_points(&mut self, points: Vec<PointRecord>, now_ms: u64) {
         for point in points {
             self.counters.metric_points += 1;
-            let seq = self.next_seq;
-            self.next_seq += 1;
+            let seq = self.next_point_seq;
+            self.next_point_seq += 1;
+            let order = self.next_order;
+            self.next_order += 1;
             let bytes =
                 size_of::<Stored<PointRecord>>() + point.metric.len() + point.unit.len() + attrs_bytes(&point.attrs);
             self.used_bytes += bytes;
-            self.points.push_back(Stored { seq, bytes, arrival_ms: now_ms, rolled: true, item: point });
+            self.points.push_back(Stored { seq, order, bytes, arrival_ms: now_ms, rolled: true, item: point });
         }
         self.evict();
     }
@@ -313,9 +328,9 @@ impl Store {
     /// Evicts the oldest items (of any kind) until the store fits its budget.
     fn evict(&mut self) {
         while self.used_bytes > self.budget_bytes {
-            let span_seq = self.spans.front().map_or(u64::MAX, |s| s.seq);
-            let log_seq = self.logs.front().map_or(u64::MAX, |s| s.seq);
-            let point_seq = self.points.front().map_or(u64::MAX, |s| s.seq);
+            let span_seq = self.spans.front().map_or(u64::MAX, |s| s.order);
+            let log_seq = self.logs.front().map_or(u64::MAX, |s| s.order);
+            let point_seq = self.points.front().map_or(u64::MAX, |s| s.order);
             let oldest = span_seq.min(log_seq).min(point_seq);
             if oldest == u64::MAX {
                 break;

@@ -153,3 +153,27 @@ fn budget_evicts_oldest_first_and_counts() {
     store.insert_spans(one_run(1), 0);
     assert_eq!(store.counters().spans_deduplicated, 0);
 }
+
+#[test]
+fn logs_between_spans_do_not_break_run_assembly() {
+    use super::record::{AttrValue, LogRecord};
+    let mut store = Store::new(usize::MAX);
+    let log = |trace: u8| LogRecord {
+        time_ns: 1,
+        trace_id: Some([trace; 16]),
+        span_id: None,
+        severity: 9,
+        event_name: "".into(),
+        body: AttrValue::Str("note".into()),
+        attrs: Vec::new(),
+        resource: Arc::new(ResourceRecord::default()),
+        fact: None,
+    };
+    for t in 1..=20 {
+        store.insert_logs(vec![log(t), log(t)], 0);
+        store.insert_spans(one_run(t), 0);
+    }
+    assert_eq!(store.counters().runs, 20);
+    assert_eq!(store.trace_runs(&[20; 16]).map(|r| r[0].tool_calls), Some(2));
+    assert_eq!(store.recent_runs(100, &|_| true).len(), 20);
+}

@@ -149,6 +149,8 @@ pub enum Effect {
     Export(i64),
     /// The window changed: refresh now.
     Window(u64),
+    /// Start a scripted demo incident.
+    DemoIncident(String),
 }
 
 /// Messages into the update.
@@ -735,6 +737,10 @@ fn command(app: &mut App, line: &str) -> Vec<Effect> {
             }
             None => need(app, "an incident id"),
         },
+        "demo" => match (arg(0), arg(1)) {
+            (Some("incident"), Some(name)) => vec![Effect::DemoIncident(name.to_owned())],
+            _ => need(app, "incident NAME (injection, runaway, regression, outage)"),
+        },
         "export" => match arg(0).and_then(|i| i.parse().ok()) {
             Some(id) => vec![Effect::Export(id)],
             None => need(app, "an incident id"),
@@ -765,6 +771,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("resolve", "ID [reason]"),
     ("export", "ID  write incident-ID.md"),
     ("window", "5m|15m|1h|6h|24h|7d"),
+    ("demo", "incident injection|runaway|regression|outage"),
     ("help", ""),
     ("quit", ""),
 ];

@@ -84,6 +84,10 @@ pub trait Backend: Send + Sync {
     fn export_incident(&self, id: i64) -> Fut<'_, Result<String, String>>;
     /// A label for the header: where the data comes from.
     fn source(&self) -> String;
+    /// Starts a scripted demo incident (only a demo console can).
+    fn demo_incident(&self, name: String) -> Fut<'_, Result<String, String>> {
+        Box::pin(async move { Err(format!("no demo fleet runs here, so there is no demo incident {name:?} to start")) })
+    }
 }
 
 /// Shared handle.

@@ -18,6 +18,7 @@ pub struct Local {
     cockpit: Cockpit,
     actor: String,
     inner: Arc<Taker>,
+    demo: Option<Arc<crate::demo::fleet::DemoControl>>,
 }
 
 /// What taking a snapshot needs (shared with the blocking task that takes it).
@@ -40,7 +41,13 @@ impl Local {
     /// Wraps an engine and control plane.
     pub fn new(cockpit: Cockpit) -> Arc<Self> {
         let inner = Arc::new(Taker { cockpit: cockpit.clone(), last: Mutex::new(None) });
-        Arc::new(Self { cockpit, actor: local_actor(|k| std::env::var(k).ok()), inner })
+        Arc::new(Self { cockpit, actor: local_actor(|k| std::env::var(k).ok()), inner, demo: None })
+    }
+
+    /// The same, with the demo fleet's incident switch.
+    pub fn with_demo(cockpit: Cockpit, demo: Arc<crate::demo::fleet::DemoControl>) -> Arc<Self> {
+        let inner = Arc::new(Taker { cockpit: cockpit.clone(), last: Mutex::new(None) });
+        Arc::new(Self { cockpit, actor: local_actor(|k| std::env::var(k).ok()), inner, demo: Some(demo) })
     }
 }
 
@@ -189,6 +196,16 @@ impl Backend for Local {
 
     fn source(&self) -> String {
         "local".into()
+    }
+
+    fn demo_incident(&self, name: String) -> Fut<'_, Result<String, String>> {
+        let demo = self.demo.clone();
+        Box::pin(async move {
+            match demo {
+                Some(d) => d.trigger(&name),
+                None => Err("no demo fleet runs in this console".into()),
+            }
+        })
     }
 }
 

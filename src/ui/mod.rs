@@ -147,6 +147,7 @@ fn perform(
                 }
                 Err(e) => Err(e),
             }),
+            Effect::DemoIncident(name) => Msg::Done(backend.demo_incident(name).await),
             Effect::Window(_) => return,
         };
         let _ = tx.send(msg);

@@ -275,7 +275,8 @@ mod tests {
         assert_eq!(to_256(255, 0, 0), 196);
         assert_eq!(to_256(0, 0, 0), 16);
         assert_eq!(to_256(128, 128, 128), 244);
-        assert_eq!(to_16(250, 10, 10), Color::LightRed);
+        assert_eq!(to_16(250, 90, 90), Color::LightRed);
+        assert_eq!(to_16(190, 10, 10), Color::Red);
         let t = Theme::parse(BUILTIN[0].1, "dark", Depth::Ansi256).expect("theme");
         assert!(matches!(t.bad().fg, Some(Color::Indexed(_))));
         let none = Theme::parse(BUILTIN[0].1, "dark", Depth::None).expect("theme");
