@@ -40,10 +40,27 @@ pub enum Command {
     Report(ReportArgs),
     /// A simulated agent fleet talking to the engine over the real protocols, with the TUI.
     Demo(DemoArgs),
+    /// The TUI over a `cockpit serve` elsewhere, through its operator API.
+    Attach(AttachArgs),
     /// Check or show the audit log.
     Audit(AuditArgs),
     /// Incident tools.
     Incident(IncidentArgs),
+}
+
+/// Flags of `cockpit attach`.
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// The engine's API (default: the configured API address). Token from COCKPIT_OPERATOR_TOKEN,
+    /// or COCKPIT_VIEWER_TOKEN for a read-only console.
+    #[arg(value_name = "URL")]
+    pub url: Option<String>,
+    /// This console's name in presence and the audit log (default: user@host).
+    #[arg(long)]
+    pub console: Option<String>,
+    /// TUI theme: dark, light, high-contrast, mono, or a theme file.
+    #[arg(long, value_name = "NAME|PATH")]
+    pub theme: Option<String>,
 }
 
 /// Flags of `cockpit demo`.

@@ -13,6 +13,7 @@ pub mod control_cli;
 pub mod demo;
 pub mod engine;
 pub mod ingest;
+pub mod interface;
 pub mod logging;
 pub mod model;
 pub mod report;

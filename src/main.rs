@@ -51,6 +51,22 @@ async fn run(cli: Cli) -> ExitCode {
             Err(e) => return fail(e, 2),
         };
         let _guard = init_logging(&cfg.data_dir());
+        // A cockpit already serves here: offer to attach rather than fail on busy ports.
+        if tui_cmd::engine_running(&cfg).await {
+            eprint!("A cockpit is already serving on {}. Attach to it? [Y/n] ", cfg.api);
+            let mut answer = String::new();
+            let interactive = std::io::IsTerminal::is_terminal(&std::io::stdin());
+            if interactive
+                && std::io::stdin().read_line(&mut answer).is_ok()
+                && !answer.trim().eq_ignore_ascii_case("n")
+            {
+                return match tui_cmd::run_attach(&cfg, None, None).await {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => fail(e, 2),
+                };
+            }
+            return fail(format!("not starting a second engine on {}; run `cockpit attach`", cfg.api), 2);
+        }
         return match tui_cmd::run_local(&cfg).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(e, 2),
@@ -112,6 +128,17 @@ async fn run(cli: Cli) -> ExitCode {
                 Err(e) => return fail(e, 2),
             };
             match tui_cmd::run_demo(&cfg, &args).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(e, 2),
+            }
+        }
+        Command::Attach(args) => {
+            let engine_args = EngineArgs { theme: args.theme.clone(), ..EngineArgs::default() };
+            let cfg = match load_config(cli.config.as_deref(), &engine_args) {
+                Ok(c) => c,
+                Err(e) => return fail(e, 2),
+            };
+            match tui_cmd::run_attach(&cfg, args.url.as_deref(), args.console.clone()).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(e, 2),
             }

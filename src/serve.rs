@@ -200,6 +200,8 @@ pub async fn run(
         engine: Arc::clone(&engine),
         control: Arc::clone(&cockpit.control),
         tokens: Arc::clone(&cockpit.tokens),
+        presence: Arc::default(),
+        last: Arc::default(),
     };
 
     let grpc = grpc::serve(grpc_ingest, listeners.otlp_grpc, max_request_bytes, stopped(stop_rx.clone()));

@@ -152,3 +152,30 @@ pub async fn run_demo(cfg: &Config, args: &crate::cli::DemoArgs) -> Result<(), S
     let served = server.await.map_err(|e| e.to_string())?;
     ui.and(served)
 }
+
+/// The token an attached console uses: configured operator, else viewer, else (for an engine on
+/// this machine) the operator token generated in the local data dir.
+fn attach_token(cfg: &Config) -> Option<String> {
+    cfg.operator_token.clone().or_else(|| cfg.viewer_token.clone()).or_else(|| {
+        std::fs::read_to_string(cfg.data_dir().join(crate::api::auth::OPERATOR_TOKEN_FILE))
+            .ok()
+            .map(|t| t.trim().to_owned())
+    })
+}
+
+/// `cockpit attach [URL]`: the same TUI, over the operator API and its event stream.
+pub async fn run_attach(cfg: &Config, url: Option<&str>, console: Option<String>) -> Result<(), String> {
+    let (theme, keymap) = look(cfg)?;
+    let base = url.map_or_else(|| format!("http://{}", cfg.api), str::to_owned);
+    let console = console.unwrap_or_else(crate::ui::remote::default_console_name);
+    let remote = crate::ui::remote::Remote::connect(&base, attach_token(cfg), console).await?;
+    crate::ui::run(remote, theme, keymap).await
+}
+
+/// Whether a cockpit already answers on the configured API address.
+pub async fn engine_running(cfg: &Config) -> bool {
+    let Ok(client) = reqwest::Client::builder().timeout(std::time::Duration::from_millis(500)).build() else {
+        return false;
+    };
+    client.get(format!("http://{}/healthz", cfg.api)).send().await.is_ok_and(|r| r.status().is_success())
+}

@@ -26,6 +26,10 @@ pub struct ApiState {
     pub control: Arc<ControlPlane>,
     /// Configured tokens.
     pub tokens: Arc<Tokens>,
+    /// Attached consoles.
+    pub presence: Arc<crate::interface::Presence>,
+    /// (time, spans accepted) at the last snapshot, for the ingest rate.
+    pub last: Arc<parking_lot::Mutex<Option<(std::time::Instant, u64)>>>,
 }
 
 /// The router for the API port.
@@ -53,6 +57,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/audit", get(operator::audit))
         .route("/api/v1/webhooks", get(operator::webhooks))
         .route("/api/v1/events", get(operator::events))
+        .route("/api/v1/snapshot", get(operator::snapshot))
+        .route("/api/v1/traces/{trace_id}", get(operator::trace))
+        .route("/api/v1/whoami", get(operator::whoami))
         .fallback(|| async { json_error(StatusCode::NOT_FOUND, "no such route") })
         .with_state(state)
 }

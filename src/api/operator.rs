@@ -361,3 +361,68 @@ pub async fn events(State(st): State<ApiState>, headers: HeaderMap) -> Response 
     });
     Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
 }
+
+/// Query of `/api/v1/snapshot`.
+#[derive(Debug, Deserialize)]
+pub struct SnapshotQuery {
+    window: Option<u64>,
+}
+
+/// `GET /api/v1/snapshot?window=SECONDS`: everything an attached console draws, in one piece.
+/// `X-Cockpit-Console` names the console (presence); `X-Cockpit-Viewing` says what it looks at.
+pub async fn snapshot(State(st): State<ApiState>, headers: HeaderMap, Query(q): Query<SnapshotQuery>) -> Response {
+    if let Err(r) = require_reader(&st, &headers) {
+        return *r;
+    }
+    let header = |k: &str| {
+        headers
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().filter(|c| !c.is_control()).take(96).collect::<String>())
+    };
+    if let Some(console) = header("x-cockpit-console") {
+        st.presence.touch(&console, header("x-cockpit-viewing").filter(|v| !v.is_empty()));
+    }
+    let window = q.window.unwrap_or(3600).clamp(60, 8 * 86_400);
+    let cockpit = crate::serve::Cockpit {
+        engine: Arc::clone(&st.engine),
+        control: Arc::clone(&st.control),
+        tokens: Arc::clone(&st.tokens),
+    };
+    let (last, presence) = (Arc::clone(&st.last), Arc::clone(&st.presence));
+    match tokio::task::spawn_blocking(move || {
+        let mut s = crate::interface::take_snapshot(&cockpit, window, &last);
+        presence.fill(&mut s);
+        s
+    })
+    .await
+    {
+        Ok(s) => Json(s).into_response(),
+        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &format!("snapshot failed: {e}")),
+    }
+}
+
+/// `GET /api/v1/traces/{trace_id}`: one trace's spans as a tree.
+pub async fn trace(State(st): State<ApiState>, headers: HeaderMap, Path(trace_id): Path<String>) -> Response {
+    if let Err(r) = require_reader(&st, &headers) {
+        return *r;
+    }
+    let Some(id) = hex::decode(&trace_id).ok().and_then(|b| <[u8; 16]>::try_from(b.as_slice()).ok()) else {
+        return json_error(StatusCode::BAD_REQUEST, "a trace id is 32 hex digits");
+    };
+    let engine = Arc::clone(&st.engine);
+    match tokio::task::spawn_blocking(move || engine.store().read().trace(&id)).await {
+        Ok(Some(t)) => Json(t).into_response(),
+        Ok(None) => json_error(StatusCode::NOT_FOUND, "that trace is not in the hot window"),
+        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+/// `GET /api/v1/whoami`: the caller's role and whether levers are disabled.
+pub async fn whoami(State(st): State<ApiState>, headers: HeaderMap) -> Response {
+    match require_reader(&st, &headers) {
+        Ok(role) => Json(json!({"role": format!("{role:?}").to_lowercase(), "read_only": st.control.read_only()}))
+            .into_response(),
+        Err(r) => *r,
+    }
+}

@@ -166,6 +166,26 @@ pub enum Msg {
     Done(Result<String, String>),
     /// Redraw (resize).
     Redraw,
+    /// The connection to an attached engine changed.
+    Conn(Conn),
+}
+
+/// An attached console's connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conn {
+    /// In the same process: always live.
+    Local,
+    /// Waiting for the first snapshot.
+    Connecting,
+    /// Snapshots arrive.
+    Live,
+    /// The last snapshot is this old; reconnecting with backoff.
+    Stale {
+        /// Age of the data shown, seconds.
+        age_secs: u64,
+        /// Why.
+        error: String,
+    },
 }
 
 /// The app.
@@ -199,6 +219,10 @@ pub struct App {
     pub quit: bool,
     /// Bindings.
     pub keymap: Keymap,
+    /// Connection state (attached consoles).
+    pub conn: Conn,
+    /// This console's name, when attached.
+    pub console: Option<String>,
 }
 
 impl App {
@@ -219,7 +243,29 @@ impl App {
             message: None,
             quit: false,
             keymap,
+            conn: Conn::Local,
+            console: None,
         }
+    }
+
+    /// What this console is looking at, for presence: an approval's id.
+    pub fn viewing(&self) -> Option<String> {
+        match self.stack.last() {
+            Some(Page::Approval(id)) => Some(format!("approval:{id}")),
+            None if self.tab == tab::APPROVALS => {
+                approval_rows(&self.snapshot).get(self.selected[tab::APPROVALS]).map(|a| format!("approval:{}", a.id))
+            }
+            _ => None,
+        }
+    }
+
+    /// Other consoles looking at the same target.
+    pub fn others_viewing(&self, target: &str) -> Vec<String> {
+        self.snapshot
+            .viewing
+            .get(target)
+            .map(|v| v.iter().filter(|c| Some(*c) != self.console.as_ref()).cloned().collect())
+            .unwrap_or_default()
     }
 
     /// The window in seconds.
@@ -477,6 +523,9 @@ fn confirm_lever(app: &mut App, req: ActionRequest, title: String, mut lines: Ve
         lines.push(format!("Tools no longer allowed: {}", tools_removed.join(", ")));
     }
     lines.push(format!("Pending approvals touched: {touched}"));
+    if let Conn::Stale { age_secs, .. } = &app.conn {
+        lines.push(format!("⚠ The connection is STALE ({age_secs}s): this lever may not reach the engine; its outcome will be reported."));
+    }
     let target = (req.agent == "*").then(|| "fleet".to_owned());
     app.mode = Mode::Confirm(Box::new(Confirm {
         title,
@@ -1093,6 +1142,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Redraw => Vec::new(),
+        Msg::Conn(c) => {
+            app.conn = c;
+            Vec::new()
+        }
         Msg::Key(key) => match app.mode.clone() {
             Mode::Confirm(_) => on_confirm_key(app, key),
             Mode::Filter => on_text_key(app, key, true),

@@ -4,14 +4,10 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::data::{Backend, Fut, PolicyView, Snapshot};
-use crate::analytics::rollup::{Costed, cost_of};
+use super::data::{Backend, Fut, Snapshot};
+use crate::control::incidents;
 use crate::control::model::ActionRequest;
-use crate::control::{incidents, webhooks};
 use crate::serve::Cockpit;
-
-/// Slices in every sparkline.
-pub const SLICES: usize = 30;
 
 /// The engine in this process.
 pub struct Local {
@@ -53,69 +49,7 @@ impl Local {
 
 impl Taker {
     fn take(&self, window: u64) -> Snapshot {
-        let engine = &self.cockpit.engine;
-        let control = &self.cockpit.control;
-        let approvals = control.approvals(None);
-        let mut counts = crate::analytics::figures::ApprovalCounts::default();
-        for a in &approvals {
-            match a.status {
-                crate::control::model::ApprovalStatus::Approved => counts.approved += 1,
-                crate::control::model::ApprovalStatus::Denied => counts.denied += 1,
-                crate::control::model::ApprovalStatus::Expired => counts.expired += 1,
-                crate::control::model::ApprovalStatus::Pending => counts.pending += 1,
-            }
-        }
-        let summary = engine.summary(window, None, counts);
-        let stats = engine.stats();
-        let now = std::time::Instant::now();
-        let ingest_rate = {
-            let mut last = self.last.lock();
-            let rate = last.map_or(0.0, |(t, n)| {
-                let dt = now.duration_since(t).as_secs_f64();
-                if dt > 0.0 { stats.spans_accepted.saturating_sub(n) as f64 / dt } else { 0.0 }
-            });
-            *last = Some((now, stats.spans_accepted));
-            rate
-        };
-        let policy = control.policy();
-        let mut agents = engine.known_agents();
-        agents.extend(policy.layers.keys().filter(|k| *k != "*").map(|k| k.split('@').next().unwrap_or(k).to_owned()));
-        let effective = agents.iter().map(|a| (a.clone(), policy.effective(a, None))).collect();
-        let prices = engine.rollups().read().prices().clone();
-        let (mut runs, guard_events) = {
-            let store = engine.store().read();
-            (store.recent_runs(300, &|_| true), store.recent_guardrail_events(50, 20_000))
-        };
-        for r in &mut runs {
-            let mut total = 0.0;
-            let mut complete = true;
-            for u in &r.usage {
-                match cost_of(&prices, u) {
-                    Costed::Reported(c) | Costed::Computed(c) => total += c,
-                    Costed::Unpriced => complete = false,
-                }
-            }
-            r.cost_usd = complete.then_some(total);
-        }
-        Snapshot {
-            summary,
-            stats: Some(stats),
-            ingest_rate,
-            series: engine.series(window, SLICES),
-            policy: PolicyView {
-                revision: policy.revision,
-                read_only: control.read_only(),
-                layers: policy.layers,
-                effective,
-            },
-            approvals,
-            incidents: control.incidents().unwrap_or_default(),
-            runs,
-            guard_events,
-            webhooks: control.with_db(|db| webhooks::states(db, control.webhooks())).unwrap_or_default(),
-            taken_at: crate::control::rfc3339_ms(crate::control::now_ms()),
-            consoles: None,
-        }
+        crate::interface::take_snapshot(&self.cockpit, window, &self.last)
     }
 }
 

@@ -6,6 +6,7 @@ pub mod data;
 pub mod fixture;
 pub mod keymap;
 pub mod local;
+pub mod remote;
 pub mod theme;
 pub mod views;
 pub mod widgets;
@@ -30,6 +31,11 @@ const REFRESH: Duration = Duration::from_millis(500);
 pub async fn run(backend: SharedBackend, theme: Theme, keymap: Keymap) -> Result<(), String> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let mut app = App::new(keymap);
+    app.console = backend.console();
+    if app.console.is_some() {
+        app.conn = app::Conn::Connecting;
+    }
+    let changes = backend.changes();
     let (window_tx, window_rx) = watch::channel(app.window_seconds());
     let refresh = Arc::new(tokio::sync::Notify::new());
 
@@ -37,25 +43,36 @@ pub async fn run(backend: SharedBackend, theme: Theme, keymap: Keymap) -> Result
     let snap_task = {
         let (backend, tx, refresh) = (Arc::clone(&backend), tx.clone(), Arc::clone(&refresh));
         let mut window_rx = window_rx.clone();
+        let remote = app.console.is_some();
         tokio::spawn(async move {
+            let mut last_ok = std::time::Instant::now();
+            let mut backoff = REFRESH;
+            let engine_changed = changes.unwrap_or_default();
             loop {
                 let window = *window_rx.borrow_and_update();
-                match backend.snapshot(window).await {
+                let conn = match backend.snapshot(window).await {
                     Ok(s) => {
+                        last_ok = std::time::Instant::now();
+                        backoff = REFRESH;
                         if tx.send(Msg::Snapshot(Arc::new(s))).is_err() {
                             break;
                         }
+                        if remote { app::Conn::Live } else { app::Conn::Local }
                     }
-                    Err(e) => {
-                        if tx.send(Msg::Done(Err(e))).is_err() {
-                            break;
-                        }
+                    Err(error) => {
+                        // Reconnect with backoff; the data on screen says how old it is.
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                        app::Conn::Stale { age_secs: last_ok.elapsed().as_secs(), error }
                     }
+                };
+                if tx.send(Msg::Conn(conn)).is_err() {
+                    break;
                 }
                 tokio::select! {
-                    () = tokio::time::sleep(REFRESH) => {}
+                    () = tokio::time::sleep(backoff) => {}
                     _ = window_rx.changed() => {}
                     () = refresh.notified() => {}
+                    () = engine_changed.notified() => {}
                 }
             }
         })
@@ -101,6 +118,7 @@ pub async fn run(backend: SharedBackend, theme: Theme, keymap: Keymap) -> Result
                 perform(effect, &backend, &tx, &window_tx, &refresh);
             }
         }
+        backend.set_viewing(app.viewing());
         if app.quit {
             break;
         }

@@ -35,23 +35,21 @@ impl Server {
     /// Starts `cockpit serve` on a given data dir.
     pub fn start_in(data_dir: tempfile::TempDir, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_cockpit"));
-        cmd.args([
-            "serve",
-            "--otlp-grpc",
-            "127.0.0.1:0",
-            "--otlp-http",
-            "127.0.0.1:0",
-            "--api",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(data_dir.path())
-        .args(extra)
-        .env_remove("COCKPIT_OPERATOR_TOKEN")
-        .env_remove("COCKPIT_VIEWER_TOKEN")
-        .env_remove("COCKPIT_INGEST_TOKEN")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        cmd.arg("serve");
+        // Ephemeral ports, unless the test chose one.
+        for flag in ["--otlp-grpc", "--otlp-http", "--api"] {
+            if !extra.contains(&flag) {
+                cmd.args([flag, "127.0.0.1:0"]);
+            }
+        }
+        cmd.arg("--data-dir")
+            .arg(data_dir.path())
+            .args(extra)
+            .env_remove("COCKPIT_OPERATOR_TOKEN")
+            .env_remove("COCKPIT_VIEWER_TOKEN")
+            .env_remove("COCKPIT_INGEST_TOKEN")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut token = None;
         for (k, v) in env {
             cmd.env(k, v);

@@ -27,8 +27,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 "medium" => theme.warn(),
                 _ => theme.text(),
             };
+            let others = app.others_viewing(&format!("approval:{}", a.id));
+            let status = if others.is_empty() { word.to_owned() } else { format!("{word} 👁 {}", others.join(",")) };
             vec![
-                (word.to_owned(), style),
+                (status, style),
                 (age(&a.created_at, &s.taken_at), theme.dim()),
                 (cut(&a.agent, 16), theme.text()),
                 (cut(&a.tool, 16), theme.text()),
@@ -45,7 +47,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         "Approvals — a approve · d deny · Enter details · T trace",
         theme,
         &[
-            ("status", 11),
+            ("status", 20),
             ("age", 4),
             ("agent", 16),
             ("tool", 16),

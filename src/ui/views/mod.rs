@@ -86,6 +86,21 @@ fn draw_header(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         spans.push(sep.clone());
         spans.push(Span::styled("READ-ONLY", theme.warn()));
     }
+    match &app.conn {
+        super::app::Conn::Local => {}
+        super::app::Conn::Connecting => {
+            spans.push(sep.clone());
+            spans.push(Span::styled("connecting…", theme.warn()));
+        }
+        super::app::Conn::Live => {
+            spans.push(sep.clone());
+            spans.push(Span::styled("● live", theme.good()));
+        }
+        super::app::Conn::Stale { age_secs, .. } => {
+            spans.push(sep.clone());
+            spans.push(Span::styled(format!("⚠ STALE {age_secs}s — reconnecting"), theme.bad()));
+        }
+    }
     if let Some(c) = s.consoles {
         spans.push(sep);
         spans.push(Span::raw(format!("{c} consoles")));
