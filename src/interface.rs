@@ -64,9 +64,8 @@ pub struct Snapshot {
     pub viewing: BTreeMap<String, Vec<String>>,
 }
 
-/// Takes a snapshot of everything a console shows for the window; `last` remembers the previous
-/// (time, spans accepted) to compute the ingest rate.
-pub fn take_snapshot(cockpit: &Cockpit, window: u64, last: &Mutex<Option<(std::time::Instant, u64)>>) -> Snapshot {
+/// Takes a snapshot of everything a console shows for the window.
+pub fn take_snapshot(cockpit: &Cockpit, window: u64) -> Snapshot {
     let engine = &cockpit.engine;
     let control = &cockpit.control;
     let approvals = control.approvals(None);
@@ -81,16 +80,7 @@ pub fn take_snapshot(cockpit: &Cockpit, window: u64, last: &Mutex<Option<(std::t
     }
     let summary = engine.summary(window, None, counts);
     let stats = engine.stats();
-    let now = std::time::Instant::now();
-    let ingest_rate = {
-        let mut last = last.lock();
-        let rate = last.map_or(0.0, |(t, n)| {
-            let dt = now.duration_since(t).as_secs_f64();
-            if dt > 0.0 { stats.spans_accepted.saturating_sub(n) as f64 / dt } else { 0.0 }
-        });
-        *last = Some((now, stats.spans_accepted));
-        rate
-    };
+    let ingest_rate = engine.ingest_rate(stats.spans_accepted);
     let policy = control.policy();
     let mut agents = engine.known_agents();
     agents.extend(policy.layers.keys().filter(|k| *k != "*").map(|k| k.split('@').next().unwrap_or(k).to_owned()));

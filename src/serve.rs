@@ -201,7 +201,6 @@ pub async fn run(
         control: Arc::clone(&cockpit.control),
         tokens: Arc::clone(&cockpit.tokens),
         presence: Arc::default(),
-        last: Arc::default(),
     };
 
     let grpc = grpc::serve(grpc_ingest, listeners.otlp_grpc, max_request_bytes, stopped(stop_rx.clone()));

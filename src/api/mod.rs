@@ -28,8 +28,6 @@ pub struct ApiState {
     pub tokens: Arc<Tokens>,
     /// Attached consoles.
     pub presence: Arc<crate::interface::Presence>,
-    /// (time, spans accepted) at the last snapshot, for the ingest rate.
-    pub last: Arc<parking_lot::Mutex<Option<(std::time::Instant, u64)>>>,
 }
 
 /// The router for the API port.

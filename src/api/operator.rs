@@ -389,9 +389,9 @@ pub async fn snapshot(State(st): State<ApiState>, headers: HeaderMap, Query(q): 
         control: Arc::clone(&st.control),
         tokens: Arc::clone(&st.tokens),
     };
-    let (last, presence) = (Arc::clone(&st.last), Arc::clone(&st.presence));
+    let presence = Arc::clone(&st.presence);
     match tokio::task::spawn_blocking(move || {
-        let mut s = crate::interface::take_snapshot(&cockpit, window, &last);
+        let mut s = crate::interface::take_snapshot(&cockpit, window);
         presence.fill(&mut s);
         s
     })

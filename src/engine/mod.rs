@@ -97,6 +97,7 @@ pub struct Engine {
     alerts: Arc<Mutex<AlertBook>>,
     alert_inputs: Arc<RwLock<AlertInputs>>,
     alerts_opened: tokio::sync::broadcast::Sender<crate::analytics::alerts::Active>,
+    rate_samples: Mutex<std::collections::VecDeque<(std::time::Instant, u64)>>,
     tx: mpsc::UnboundedSender<Job>,
     permits: Arc<Semaphore>,
     door: DoorCounters,
@@ -172,6 +173,7 @@ impl Engine {
             alerts,
             alert_inputs,
             alerts_opened,
+            rate_samples: Mutex::new(std::collections::VecDeque::new()),
             tx,
             permits,
             door: DoorCounters::default(),
@@ -404,6 +406,27 @@ impl Engine {
             }
         }
         s
+    }
+
+    /// Spans accepted per second over the last few seconds (any reader may ask; the samples are
+    /// shared, so several consoles see the same rate).
+    pub fn ingest_rate(&self, accepted_now: u64) -> f64 {
+        let now = std::time::Instant::now();
+        let mut samples = self.rate_samples.lock();
+        samples.push_back((now, accepted_now));
+        while samples.front().is_some_and(|(t, _)| now.duration_since(*t) > std::time::Duration::from_secs(10)) {
+            samples.pop_front();
+        }
+        // Against the newest sample at least a second old (else the oldest there is).
+        let base = samples
+            .iter()
+            .rev()
+            .find(|(t, _)| now.duration_since(*t) >= std::time::Duration::from_secs(1))
+            .or(samples.front());
+        base.map_or(0.0, |(t, n)| {
+            let dt = now.duration_since(*t).as_secs_f64();
+            if dt > 0.0 { accepted_now.saturating_sub(*n) as f64 / dt } else { 0.0 }
+        })
     }
 
     /// Agents the engine knows: in the hot window or in the rollups.

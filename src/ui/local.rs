@@ -2,8 +2,6 @@
 
 use std::sync::Arc;
 
-use parking_lot::Mutex;
-
 use super::data::{Backend, Fut, Snapshot};
 use crate::control::incidents;
 use crate::control::model::ActionRequest;
@@ -20,7 +18,6 @@ pub struct Local {
 /// What taking a snapshot needs (shared with the blocking task that takes it).
 struct Taker {
     cockpit: Cockpit,
-    last: Mutex<Option<(std::time::Instant, u64)>>,
 }
 
 /// The actor the audit log names for this console: OS user, host, and SSH origin.
@@ -36,20 +33,20 @@ pub fn local_actor(var: impl Fn(&str) -> Option<String>) -> String {
 impl Local {
     /// Wraps an engine and control plane.
     pub fn new(cockpit: Cockpit) -> Arc<Self> {
-        let inner = Arc::new(Taker { cockpit: cockpit.clone(), last: Mutex::new(None) });
+        let inner = Arc::new(Taker { cockpit: cockpit.clone() });
         Arc::new(Self { cockpit, actor: local_actor(|k| std::env::var(k).ok()), inner, demo: None })
     }
 
     /// The same, with the demo fleet's incident switch.
     pub fn with_demo(cockpit: Cockpit, demo: Arc<crate::demo::fleet::DemoControl>) -> Arc<Self> {
-        let inner = Arc::new(Taker { cockpit: cockpit.clone(), last: Mutex::new(None) });
+        let inner = Arc::new(Taker { cockpit: cockpit.clone() });
         Arc::new(Self { cockpit, actor: local_actor(|k| std::env::var(k).ok()), inner, demo: Some(demo) })
     }
 }
 
 impl Taker {
     fn take(&self, window: u64) -> Snapshot {
-        crate::interface::take_snapshot(&self.cockpit, window, &self.last)
+        crate::interface::take_snapshot(&self.cockpit, window)
     }
 }
 
