@@ -69,16 +69,7 @@ pub fn take_snapshot(cockpit: &Cockpit, window: u64) -> Snapshot {
     let engine = &cockpit.engine;
     let control = &cockpit.control;
     let approvals = control.approvals(None);
-    let mut counts = crate::analytics::figures::ApprovalCounts::default();
-    for a in &approvals {
-        match a.status {
-            crate::control::model::ApprovalStatus::Approved => counts.approved += 1,
-            crate::control::model::ApprovalStatus::Denied => counts.denied += 1,
-            crate::control::model::ApprovalStatus::Expired => counts.expired += 1,
-            crate::control::model::ApprovalStatus::Pending => counts.pending += 1,
-        }
-    }
-    let summary = engine.summary(window, None, counts);
+    let summary = engine.summary(window, None, control.approval_counts());
     let stats = engine.stats();
     let ingest_rate = engine.ingest_rate(stats.spans_accepted);
     let policy = control.policy();

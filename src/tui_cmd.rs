@@ -18,6 +18,22 @@ pub fn look(cfg: &Config) -> Result<(Theme, Keymap), String> {
     Ok((theme, keymap))
 }
 
+/// Serves OTLP and the API in the background until the sender fires (or drops).
+fn serve_in_background(
+    cfg: Config,
+    cockpit: Cockpit,
+    listeners: serve::Listeners,
+) -> (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<Result<(), String>>) {
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        serve::run(&cfg, cockpit, listeners, async {
+            let _ = stop_rx.await;
+        })
+        .await
+    });
+    (stop_tx, server)
+}
+
 /// `cockpit`: the engine serving OTLP and the API, with the TUI over it in this process.
 pub async fn run_local(cfg: &Config) -> Result<(), String> {
     let (theme, keymap) = look(cfg)?;
@@ -34,16 +50,7 @@ pub async fn run_local(cfg: &Config) -> Result<(), String> {
     })?;
     tracing::info!("serving: {}", listeners.address_record());
     cockpit.spawn_background();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = {
-        let (cfg, cockpit) = (cfg.clone(), cockpit.clone());
-        tokio::spawn(async move {
-            serve::run(&cfg, cockpit, listeners, async {
-                let _ = stop_rx.await;
-            })
-            .await
-        })
-    };
+    let (stop_tx, server) = serve_in_background(cfg.clone(), cockpit.clone(), listeners);
     let ui = crate::ui::run(Local::new(cockpit), theme, keymap).await;
     let _ = stop_tx.send(());
     let served = server.await.map_err(|e| e.to_string())?;
@@ -125,16 +132,7 @@ pub async fn run_demo(cfg: &Config, args: &crate::cli::DemoArgs) -> Result<(), S
         api: addr("api"),
         agent_token: cfg.agent_token.clone(),
     };
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = {
-        let (cfg, cockpit) = (cfg.clone(), cockpit.clone());
-        tokio::spawn(async move {
-            serve::run(&cfg, cockpit, listeners, async {
-                let _ = stop_rx.await;
-            })
-            .await
-        })
-    };
+    let (stop_tx, server) = serve_in_background(cfg.clone(), cockpit.clone(), listeners);
     let tasks = fleet::spawn(ep, opts, Arc::clone(&control));
     let ui = match look {
         None => {

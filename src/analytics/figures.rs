@@ -98,6 +98,9 @@ pub struct ToolRow {
     pub rate_limited: u64,
     pub retries: u64,
     pub agents: Vec<String>,
+    /// `write` if any call declared a write, `read` if calls declared reads only, else `unknown`.
+    #[serde(default)]
+    pub side_effect: String,
 }
 
 /// One model's row.
@@ -455,6 +458,12 @@ pub fn summarize(b: &Bucket, ctx: &Context, prices: &PriceTable) -> Summary {
                 rate_limited: c.rate_limit,
                 retries: c.retries,
                 agents: agents.into_iter().collect(),
+                side_effect: match (c.writes, c.reads) {
+                    (w, _) if w > 0 => "write",
+                    (0, r) if r > 0 => "read",
+                    _ => "unknown",
+                }
+                .to_owned(),
             }
         })
         .collect();

@@ -206,6 +206,9 @@ pub struct ToolCell {
     pub retries: u64,
     /// Calls of tools declared as writes.
     pub writes: u64,
+    /// Calls of tools declared as reads.
+    #[serde(default)]
+    pub reads: u64,
     /// Latency, ms.
     pub latency: Sketch,
 }
@@ -222,6 +225,7 @@ impl Merge for ToolCell {
         self.other += o.other;
         self.retries += o.retries;
         self.writes += o.writes;
+        self.reads += o.reads;
         self.latency.merge(&o.latency);
     }
     fn pack(&mut self) {
@@ -591,6 +595,7 @@ impl Rollups {
                         }
                         c.retries += u64::from(retry);
                         c.writes += u64::from(side_effect == SideEffect::Write);
+                        c.reads += u64::from(side_effect == SideEffect::Read);
                         c.latency.add(lat);
                     });
                 }

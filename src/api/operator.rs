@@ -15,7 +15,6 @@ use serde_json::json;
 use tokio_stream::wrappers::BroadcastStream;
 
 use super::{ApiState, control_error, json_error, require_operator, require_reader};
-use crate::analytics::figures::ApprovalCounts;
 use crate::control::model::{ActionRequest, ApprovalStatus, ControlError};
 use crate::control::{incidents, webhooks};
 
@@ -42,20 +41,6 @@ pub async fn stats(State(st): State<ApiState>, headers: HeaderMap) -> Response {
     Json(st.engine.stats()).into_response()
 }
 
-/// Approval counts for the figures.
-pub fn approval_counts(st: &ApiState) -> ApprovalCounts {
-    let mut c = ApprovalCounts::default();
-    for a in st.control.approvals(None) {
-        match a.status {
-            ApprovalStatus::Approved => c.approved += 1,
-            ApprovalStatus::Denied => c.denied += 1,
-            ApprovalStatus::Expired => c.expired += 1,
-            ApprovalStatus::Pending => c.pending += 1,
-        }
-    }
-    c
-}
-
 /// Query of `/api/v1/summary`.
 #[derive(Debug, Deserialize)]
 pub struct SummaryQuery {
@@ -72,7 +57,7 @@ pub async fn summary(State(st): State<ApiState>, headers: HeaderMap, Query(q): Q
         Ok(w) => w,
         Err(e) => return json_error(StatusCode::BAD_REQUEST, &e),
     };
-    let approvals = approval_counts(&st);
+    let approvals = st.control.approval_counts();
     let engine = Arc::clone(&st.engine);
     let agent = q.agent.filter(|a| !a.is_empty());
     // Figures over long windows take a moment: keep them off the async workers.

@@ -489,6 +489,20 @@ impl ControlPlane {
         }
     }
 
+    /// How many approvals are in each state.
+    pub fn approval_counts(&self) -> crate::analytics::figures::ApprovalCounts {
+        let mut c = crate::analytics::figures::ApprovalCounts::default();
+        for a in self.approvals(None) {
+            match a.status {
+                ApprovalStatus::Approved => c.approved += 1,
+                ApprovalStatus::Denied => c.denied += 1,
+                ApprovalStatus::Expired => c.expired += 1,
+                ApprovalStatus::Pending => c.pending += 1,
+            }
+        }
+        c
+    }
+
     /// Approvals, newest first, optionally by status.
     pub fn approvals(&self, status: Option<ApprovalStatus>) -> Vec<Approval> {
         let mut out: Vec<Approval> = self

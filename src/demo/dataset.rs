@@ -35,19 +35,7 @@ pub fn build(seed: u64, minutes: u64, end_ns: u64) -> Dataset {
         let left = minutes - m;
         for p in FLEET {
             let at = start + m * 60_000_000_000 + (p.name.len() as u64 % 7) * 5_000_000_000;
-            let mut spec = RunSpec {
-                profile: p,
-                version: p.version.into(),
-                start_ns: at,
-                success_rate: p.success,
-                token_factor: 1.0,
-                injection: false,
-                injection_gets_through: false,
-                outage: None,
-                loop_extra: 0,
-                red_team: false,
-                blocked: Vec::new(),
-            };
+            let mut spec = RunSpec::normal(p, at);
             match p.name {
                 "support-triage" if left <= 40 => {
                     spec.version = "4.2".into();

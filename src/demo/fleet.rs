@@ -219,19 +219,8 @@ async fn agent_loop(
         // The scripted timeline, in compressed minutes.
         let minute = started.elapsed().as_secs_f64() * opts.speed / 60.0;
         let on = |name: &str, at: f64| control.active(name) || (opts.timeline && minute >= at);
-        let mut spec = RunSpec {
-            profile: p,
-            version: p.version.into(),
-            start_ns: 0,
-            success_rate: p.success,
-            token_factor: 1.0,
-            injection: false,
-            injection_gets_through: false,
-            outage: None,
-            loop_extra: 0,
-            red_team: false,
-            blocked: p.tools.iter().filter(|t| !policy.allows(t.name)).map(|t| t.name.to_owned()).collect(),
-        };
+        let mut spec = RunSpec::normal(p, 0);
+        spec.blocked = p.tools.iter().filter(|t| !policy.allows(t.name)).map(|t| t.name.to_owned()).collect();
         match p.name {
             "research-assistant" if on("injection", 3.0) && policy.allows("web.fetch") => {
                 spec.injection = rng.random_bool(0.5);

@@ -49,6 +49,25 @@ pub struct RunSpec<'a> {
     pub blocked: Vec<String>,
 }
 
+impl<'a> RunSpec<'a> {
+    /// A normal run of the agent at its own version: no incident.
+    pub fn normal(profile: &'a Profile, start_ns: u64) -> Self {
+        Self {
+            profile,
+            version: profile.version.into(),
+            start_ns,
+            success_rate: profile.success,
+            token_factor: 1.0,
+            injection: false,
+            injection_gets_through: false,
+            outage: None,
+            loop_extra: 0,
+            red_team: false,
+            blocked: Vec::new(),
+        }
+    }
+}
+
 /// A generated run.
 #[derive(Debug, Clone)]
 pub struct Generated {
@@ -186,14 +205,16 @@ pub fn generate<R: Rng>(spec: &RunSpec<'_>, rng: &mut R) -> Generated {
         let cached = if n > 0 { input / 3 } else { 0 };
         let output = (input / 6).max(40);
         let dur = 400 + bld.rng.random_range(0..900);
-        bld.span(
-            Some(root_id),
-            &format!("chat {model}"),
-            t,
-            dur,
-            llm_attrs(p.dialect, provider, model, input, cached, output),
-            None,
-        );
+        let mut attrs = llm_attrs(p.dialect, provider, model, input, cached, output);
+        // Now and then the provider throttles: a 429, then the retry.
+        if bld.rng.random_bool(0.04) {
+            let mut throttled = llm_attrs(p.dialect, provider, model, input, 0, 0);
+            throttled.push(s("error.type", "429"));
+            bld.span(Some(root_id), &format!("chat {model}"), t, 120, throttled, Some("rate limited"));
+            t += 400_000_000;
+            attrs.push(i("http.request.resend_count", 1));
+        }
+        bld.span(Some(root_id), &format!("chat {model}"), t, dur, attrs, None);
         t += dur * 1_000_000 + 5_000_000;
         let tool = &p.tools[bld.rng.random_range(0..p.tools.len())];
         if spec.blocked.iter().any(|b| b == tool.name) {
@@ -217,8 +238,34 @@ pub fn generate<R: Rng>(spec: &RunSpec<'_>, rng: &mut R) -> Generated {
             }
             outcome = Outcome::Failure;
         }
+        // A transient tool timeout, retried once.
+        if err.is_none() && bld.rng.random_bool(0.03) {
+            let mut first = tool_attrs(p.dialect, tool);
+            first.push(s("error.type", "timeout"));
+            bld.span(Some(root_id), &format!("execute_tool {}", tool.name), t, tool.ms * 2, first, Some("timed out"));
+            t += tool.ms * 2 * 1_000_000 + 5_000_000;
+            attrs.push(i("cockpit.retry.attempt", 1));
+        }
         bld.span(Some(root_id), &format!("execute_tool {}", tool.name), t, dur, attrs, err);
         t += dur * 1_000_000 + 5_000_000;
+    }
+    // Refund requests hand off to billing-ops inside the same trace.
+    if p.name == "support-triage" && scenario == "refund_request" {
+        let handoff = vec![
+            s("gen_ai.operation.name", "invoke_agent"),
+            s("gen_ai.agent.name", "billing-ops"),
+            s("gen_ai.agent.version", "1.8"),
+        ];
+        let h = bld.span(Some(root_id), "invoke_agent billing-ops", t, 900, handoff, None);
+        bld.span(
+            Some(h),
+            "chat o3-mini",
+            t + 50_000_000,
+            700,
+            llm_attrs(Dialect::GenAi, "openai", "o3-mini", 800, 0, 150),
+            None,
+        );
+        t += 910_000_000;
     }
     if spec.injection {
         // Poisoned web content comes back from a fetch; the guardrail usually blocks it.

@@ -112,6 +112,27 @@ fn attrs_view(attrs: &[super::record::Attr]) -> Vec<AttrView> {
     attrs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
 }
 
+fn span_view(s: &SpanRecord, depth: u16) -> SpanView {
+    SpanView {
+        span_id: hex::encode(s.span_id),
+        depth,
+        name: s.name.to_string(),
+        role: s.facts.role,
+        start_ns: s.start_ns,
+        end_ns: s.end_ns,
+        error: s.status == StatusCode::Error,
+        status_message: s.status_message.to_string(),
+        blocked: blocked(s),
+        attrs: attrs_view(&s.attrs),
+        resource: attrs_view(&s.resource.attrs),
+        events: s
+            .events
+            .iter()
+            .map(|e| EventView { name: e.name.to_string(), time_ns: e.time_ns, attrs: attrs_view(&e.attrs) })
+            .collect(),
+    }
+}
+
 fn blocked(s: &SpanRecord) -> bool {
     s.facts.guardrails.iter().any(|g| g.verdict == GuardrailVerdict::Block)
 }
@@ -146,19 +167,7 @@ impl Store {
                 .filter(|(i, _)| slot.is_some() && assembly.owner[*i] == slot)
                 .map(|(_, s)| *s)
                 .collect();
-            let usage = owned
-                .iter()
-                .filter_map(|s| {
-                    s.facts.llm.as_ref().map(|l| Usage {
-                        model: l.model.clone(),
-                        input: l.input_tokens.unwrap_or(0),
-                        output: l.output_tokens.unwrap_or(0),
-                        cache_read: l.cache_read_tokens.unwrap_or(0),
-                        reasoning: l.reasoning_tokens.unwrap_or(0),
-                        reported_cost: l.reported_cost_usd,
-                    })
-                })
-                .collect();
+            let usage = owned.iter().filter_map(|s| super::settle::usage_of(s)).collect();
             let row = RunRow {
                 end_ns: run.end_ns,
                 trace_id: hex::encode(trace),
@@ -197,24 +206,7 @@ impl Store {
             if !seen.insert(s.span_id) {
                 continue; // a parent cycle in bad data
             }
-            out.push(SpanView {
-                span_id: hex::encode(s.span_id),
-                depth,
-                name: s.name.to_string(),
-                role: s.facts.role,
-                start_ns: s.start_ns,
-                end_ns: s.end_ns,
-                error: s.status == StatusCode::Error,
-                status_message: s.status_message.to_string(),
-                blocked: blocked(s),
-                attrs: attrs_view(&s.attrs),
-                resource: attrs_view(&s.resource.attrs),
-                events: s
-                    .events
-                    .iter()
-                    .map(|e| EventView { name: e.name.to_string(), time_ns: e.time_ns, attrs: attrs_view(&e.attrs) })
-                    .collect(),
-            });
+            out.push(span_view(s, depth));
             let mut children: Vec<&SpanRecord> =
                 spans.iter().copied().filter(|c| c.parent == Some(s.span_id)).collect();
             children.sort_by_key(|c| std::cmp::Reverse(c.start_ns));
@@ -222,20 +214,7 @@ impl Store {
         }
         // Spans only reachable through a cycle still show, at the top level.
         for s in spans.iter().filter(|s| !seen.contains(&s.span_id)) {
-            out.push(SpanView {
-                span_id: hex::encode(s.span_id),
-                depth: 0,
-                name: s.name.to_string(),
-                role: s.facts.role,
-                start_ns: s.start_ns,
-                end_ns: s.end_ns,
-                error: s.status == StatusCode::Error,
-                status_message: s.status_message.to_string(),
-                blocked: blocked(s),
-                attrs: attrs_view(&s.attrs),
-                resource: attrs_view(&s.resource.attrs),
-                events: Vec::new(),
-            });
+            out.push(span_view(s, 0));
         }
         Some(TraceView { trace_id: hex::encode(trace), spans: out })
     }
@@ -269,32 +248,61 @@ impl Store {
     }
 }
 
-/// Whether a run row matches a filter: substring (case-insensitive) or `/regex/`.
+/// Whether a run row matches a filter.
 pub fn run_matches(row: &RunRow, filter: &Filter) -> bool {
     let text = format!("{} {} {} {}", row.agent, row.version, row.outcome.as_str(), row.trace_id);
     filter.matches(&text)
 }
 
-/// A `/` filter: a substring, or a regex when written `/…/` … kept simple: case-insensitive
-/// substring, with `|` separating alternatives.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Filter {
-    /// Lower-cased alternatives; empty matches everything.
-    pub alternatives: Vec<String>,
+/// A `/` filter: a case-insensitive regular expression (`billing|research`, `^support`, `4\.2`);
+/// text that is not a valid expression matches as a plain substring.
+#[derive(Debug, Clone)]
+pub enum Filter {
+    /// Matches everything.
+    All,
+    /// A regular expression.
+    Regex(regex::Regex),
+    /// A lower-cased substring.
+    Substring(String),
 }
 
 impl Filter {
     /// Parses a filter line.
     pub fn parse(s: &str) -> Self {
-        Self { alternatives: s.split('|').map(|a| a.trim().to_lowercase()).filter(|a| !a.is_empty()).collect() }
+        let s = s.trim();
+        if s.is_empty() {
+            return Self::All;
+        }
+        match regex::RegexBuilder::new(s).case_insensitive(true).size_limit(1 << 20).build() {
+            Ok(re) => Self::Regex(re),
+            Err(_) => Self::Substring(s.to_lowercase()),
+        }
     }
 
     /// Whether `text` matches.
     pub fn matches(&self, text: &str) -> bool {
-        if self.alternatives.is_empty() {
-            return true;
+        match self {
+            Self::All => true,
+            Self::Regex(re) => re.is_match(text),
+            Self::Substring(sub) => text.to_lowercase().contains(sub.as_str()),
         }
-        let lower = text.to_lowercase();
-        self.alternatives.iter().any(|a| lower.contains(a.as_str()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Filter;
+
+    #[test]
+    fn filters_are_regexes_or_substrings() {
+        assert!(Filter::parse("").matches("anything"));
+        assert!(Filter::parse("BILLING").matches("billing-ops 1.8"));
+        assert!(Filter::parse("billing|research").matches("research-assistant"));
+        assert!(Filter::parse("^support").matches("support-triage"));
+        assert!(!Filter::parse("^triage").matches("support-triage"));
+        assert!(Filter::parse("4\\.2").matches("support-triage 4.2"));
+        // Not a valid expression: a plain substring.
+        assert!(Filter::parse("(open").matches("x (open) y"));
+        assert!(!Filter::parse("(open").matches("closed"));
     }
 }

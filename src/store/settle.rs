@@ -203,7 +203,8 @@ fn who_of_log(log: &LogRecord) -> Who {
     }
 }
 
-fn usage_of(span: &SpanRecord) -> Option<Usage> {
+/// The usage an LLM span reports.
+pub(crate) fn usage_of(span: &SpanRecord) -> Option<Usage> {
     let l = span.facts.llm.as_ref()?;
     Some(Usage {
         model: l.model.clone(),

@@ -668,17 +668,16 @@ fn command(app: &mut App, line: &str) -> Vec<Effect> {
         }
         "readonly" => {
             let Some(agent) = arg(0) else { return need(app, "an agent") };
-            // Read-only tools only: every tool of the agent not seen writing.
-            let writes: Vec<String> = app
+            // Read-only tools only: the tools the agent's telemetry declares as reads; writes and
+            // tools of unknown side effect are dropped.
+            let tools: Vec<String> = app
                 .snapshot
                 .summary
                 .tools
                 .iter()
-                .filter(|t| t.agents.iter().any(|a| a == agent))
-                .filter(|t| t.name.contains("write") || t.name.contains("send") || t.name.contains("delete"))
+                .filter(|t| t.agents.iter().any(|a| a == agent) && t.side_effect == "read")
                 .map(|t| t.name.clone())
                 .collect();
-            let tools: Vec<String> = known_tools(app, agent).into_iter().filter(|t| !writes.contains(t)).collect();
             allowlist(app, agent, tools, format!("Read-only tools only for {agent}"));
             Vec::new()
         }
