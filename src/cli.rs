@@ -42,10 +42,41 @@ pub enum Command {
     Demo(DemoArgs),
     /// The TUI over a `cockpit serve` elsewhere, through its operator API.
     Attach(AttachArgs),
+    /// Realistic agent traffic at a rate or flat out, to measure an engine.
+    Loadgen(LoadgenArgs),
     /// Check or show the audit log.
     Audit(AuditArgs),
     /// Incident tools.
     Incident(IncidentArgs),
+}
+
+/// Flags of `cockpit loadgen`.
+#[derive(Debug, Args)]
+pub struct LoadgenArgs {
+    /// Receiver: `http://127.0.0.1:4317` for gRPC, `http://127.0.0.1:4318` for HTTP.
+    #[arg(long, default_value = "http://127.0.0.1:4317")]
+    pub endpoint: String,
+    /// Wire format.
+    #[arg(long, value_enum, default_value = "grpc")]
+    pub protocol: crate::loadgen::Protocol,
+    /// Compress with gzip.
+    #[arg(long)]
+    pub gzip: bool,
+    /// How long, like 15s or 1m.
+    #[arg(long, default_value = "15s")]
+    pub duration: String,
+    /// Target spans per second (absent: flat out).
+    #[arg(long, value_name = "SPANS_PER_SEC")]
+    pub rate: Option<f64>,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 4)]
+    pub connections: usize,
+    /// Runs (of ~8–15 spans) per export request.
+    #[arg(long, default_value_t = 64)]
+    pub runs_per_request: usize,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Flags of `cockpit attach`.

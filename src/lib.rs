@@ -14,6 +14,7 @@ pub mod demo;
 pub mod engine;
 pub mod ingest;
 pub mod interface;
+pub mod loadgen;
 pub mod logging;
 pub mod model;
 pub mod report;

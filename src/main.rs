@@ -143,6 +143,54 @@ async fn run(cli: Cli) -> ExitCode {
                 Err(e) => fail(e, 2),
             }
         }
+        Command::Loadgen(args) => {
+            let duration = match config::parse_window(&args.duration) {
+                Ok(_) if args.duration.ends_with('s') => args
+                    .duration
+                    .trim_end_matches('s')
+                    .parse()
+                    .map(std::time::Duration::from_secs)
+                    .map_err(|e| e.to_string()),
+                Ok(secs) => Ok(std::time::Duration::from_secs(secs)),
+                Err(e) => Err(e),
+            };
+            let duration = match duration {
+                Ok(d) => d,
+                Err(e) => return fail(format!("--duration: {e}"), 2),
+            };
+            let opts = agentops_cockpit::loadgen::Options {
+                endpoint: args.endpoint.trim_end_matches('/').to_owned(),
+                protocol: args.protocol,
+                gzip: args.gzip,
+                duration,
+                rate: args.rate,
+                connections: args.connections,
+                runs_per_request: args.runs_per_request,
+                distinct: 32,
+            };
+            match agentops_cockpit::loadgen::run(opts).await {
+                Ok(r) if args.json => {
+                    println!("{}", serde_json::to_string(&r).unwrap_or_default());
+                    ExitCode::SUCCESS
+                }
+                Ok(r) => {
+                    println!(
+                        "sent {} spans in {:.1}s: accepted {} ({:.0}/s), rejected {}, throttled {}, failed requests {}; export p50 {:.1} ms, p99 {:.1} ms",
+                        r.sent,
+                        r.seconds,
+                        r.accepted,
+                        r.accepted_spans_per_sec,
+                        r.rejected,
+                        r.throttled,
+                        r.errors,
+                        r.p50_ms.unwrap_or(0.0),
+                        r.p99_ms.unwrap_or(0.0)
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e, 1),
+            }
+        }
         Command::Audit(args) => {
             let cfg = match load_config(
                 cli.config.as_deref(),
