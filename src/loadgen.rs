@@ -96,13 +96,18 @@ fn encode(o: &Options, proto: &ExportTraceServiceRequest) -> Vec<u8> {
 }
 
 fn payloads(o: &Options) -> Vec<Payload> {
+    sample_requests(o.distinct, o.runs_per_request)
+}
+
+/// `distinct` export requests of `runs_per_request` demo-fleet runs each (seeded, so benchmarks repeat).
+fn sample_requests(distinct: usize, runs_per_request: usize) -> Vec<Payload> {
     let mut rng = StdRng::seed_from_u64(42);
     let now = crate::control::now_ms().max(0) as u64 * 1_000_000;
-    (0..o.distinct.max(1))
+    (0..distinct.max(1))
         .map(|i| {
             let mut resource_spans = Vec::new();
             let mut spans = 0u64;
-            for r in 0..o.runs_per_request.max(1) {
+            for r in 0..runs_per_request.max(1) {
                 let p = &FLEET[(i + r) % FLEET.len()];
                 let g = generate(&RunSpec::normal(p, now - 5_000_000_000), &mut rng);
                 spans += g.spans.len() as u64;
@@ -115,6 +120,11 @@ fn payloads(o: &Options) -> Vec<Payload> {
             Payload { spans, proto: ExportTraceServiceRequest { resource_spans } }
         })
         .collect()
+}
+
+/// The loadgen's traffic as plain requests with their span counts, for benchmarks.
+pub fn bench_requests(distinct: usize, runs_per_request: usize) -> Vec<(u64, ExportTraceServiceRequest)> {
+    sample_requests(distinct, runs_per_request).into_iter().map(|p| (p.spans, p.proto)).collect()
 }
 
 #[derive(Default)]

@@ -12,6 +12,11 @@ use agentops_cockpit::config::{self, Config};
 use agentops_cockpit::engine::Engine;
 use agentops_cockpit::{control_cli, report, serve, tui_cmd};
 
+/// Ingest is allocation-bound (see BENCHMARKS.md): mimalloc is faster there than glibc malloc and
+/// returns freed hot-window memory instead of fragmenting it.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let _ = color_eyre::install();
     let cli = Cli::parse();

@@ -1,0 +1,114 @@
+//! The ingest path stage by stage, and summary reads over a million ingested spans (DESIGN §10).
+//! Run: `cargo bench --bench ingest`. Throughput is reported in spans.
+
+use std::time::Duration;
+
+use agentops_cockpit::analytics::figures::ApprovalCounts;
+use agentops_cockpit::analytics::prices::PriceTable;
+use agentops_cockpit::analytics::rollup::Rollups;
+use agentops_cockpit::engine::{Engine, EngineConfig};
+use agentops_cockpit::ingest::convert::{self, Limits};
+use agentops_cockpit::loadgen::bench_requests;
+use agentops_cockpit::store::Store;
+use agentops_cockpit::store::settle::SettlePolicy;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message;
+
+/// The same allocator as the `cockpit` binary, so the figures are the binary's.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Requests as the loadgen sends them: 20 runs each.
+fn encoded() -> (u64, Vec<Vec<u8>>) {
+    let reqs = bench_requests(8, 20);
+    let spans = reqs.iter().map(|(n, _)| n).sum::<u64>() / reqs.len() as u64;
+    (spans, reqs.iter().map(|(_, r)| r.encode_to_vec()).collect())
+}
+
+/// Gives every span of the request trace ids of its own serial, as the loadgen does.
+fn stamp(req: &mut ExportTraceServiceRequest, serial: u64) {
+    for rs in &mut req.resource_spans {
+        for ss in &mut rs.scope_spans {
+            for s in &mut ss.spans {
+                if s.trace_id.len() == 16 {
+                    s.trace_id[..8].copy_from_slice(&serial.to_be_bytes());
+                }
+            }
+        }
+    }
+}
+
+fn decode(req: &[u8]) -> ExportTraceServiceRequest {
+    ExportTraceServiceRequest::decode(req).unwrap_or_default()
+}
+
+fn stages(c: &mut Criterion) {
+    let (spans, bodies) = encoded();
+    let mut g = c.benchmark_group("ingest");
+    g.throughput(Throughput::Elements(spans));
+    let mut i = 0usize;
+    g.bench_function("decode", |b| {
+        b.iter(|| {
+            i += 1;
+            decode(&bodies[i % bodies.len()])
+        })
+    });
+    g.bench_function("decode+normalize", |b| {
+        b.iter(|| {
+            i += 1;
+            convert::traces(&decode(&bodies[i % bodies.len()]), Limits::default())
+        })
+    });
+    let mut store = Store::new(256 << 20);
+    let mut rollups = Rollups::new(PriceTable::builtin());
+    let mut serial = 0u64;
+    g.bench_function("decode+normalize+store+rollups", |b| {
+        b.iter(|| {
+            serial += 1;
+            let mut req = decode(&bodies[serial as usize % bodies.len()]);
+            stamp(&mut req, serial);
+            let converted = convert::traces(&req, Limits::default());
+            let now = agentops_cockpit::engine::worker::now_ms();
+            store.insert_spans(converted.items, now);
+            store.settle(now, SettlePolicy::default(), true);
+            rollups.record(store.take_settled());
+        })
+    });
+    g.finish();
+}
+
+fn summaries(c: &mut Criterion) {
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => panic!("no runtime: {e}"),
+    };
+    let engine = match Engine::start(EngineConfig { memory_budget: 1 << 30, ..Default::default() }) {
+        Ok(e) => e,
+        Err(e) => panic!("engine: {e}"),
+    };
+    let (_, bodies) = encoded();
+    let (mut ingested, mut serial) = (0u64, 0u64);
+    while ingested < 1_000_000 {
+        serial += 1;
+        let mut req = decode(&bodies[serial as usize % bodies.len()]);
+        stamp(&mut req, serial);
+        let converted = convert::traces(&req, Limits::default());
+        let n = converted.items.len() as u64;
+        rt.block_on(engine.submit_spans_wait(converted));
+        ingested += n;
+    }
+    rt.block_on(engine.settle_all());
+    let mut g = c.benchmark_group("summary_1m_spans");
+    for (name, secs) in [("5m", 300), ("1h", 3_600), ("24h", 86_400), ("7d", 604_800)] {
+        g.bench_function(name, |b| b.iter(|| engine.summary(secs, None, ApprovalCounts::default())));
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().measurement_time(Duration::from_secs(5));
+    targets = stages, summaries
+}
+criterion_main!(benches);
