@@ -8,7 +8,7 @@ use agentops_cockpit::analytics::prices::PriceTable;
 use agentops_cockpit::analytics::rollup::Rollups;
 use agentops_cockpit::engine::{Engine, EngineConfig};
 use agentops_cockpit::ingest::convert::{self, Limits};
-use agentops_cockpit::loadgen::bench_requests;
+use agentops_cockpit::loadgen::{bench_requests, stamp_trace_ids};
 use agentops_cockpit::store::Store;
 use agentops_cockpit::store::settle::SettlePolicy;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -24,19 +24,6 @@ fn encoded() -> (u64, Vec<Vec<u8>>) {
     let reqs = bench_requests(8, 20);
     let spans = reqs.iter().map(|(n, _)| n).sum::<u64>() / reqs.len() as u64;
     (spans, reqs.iter().map(|(_, r)| r.encode_to_vec()).collect())
-}
-
-/// Gives every span of the request trace ids of its own serial, as the loadgen does.
-fn stamp(req: &mut ExportTraceServiceRequest, serial: u64) {
-    for rs in &mut req.resource_spans {
-        for ss in &mut rs.scope_spans {
-            for s in &mut ss.spans {
-                if s.trace_id.len() == 16 {
-                    s.trace_id[..8].copy_from_slice(&serial.to_be_bytes());
-                }
-            }
-        }
-    }
 }
 
 fn decode(req: &[u8]) -> ExportTraceServiceRequest {
@@ -67,7 +54,7 @@ fn stages(c: &mut Criterion) {
         b.iter(|| {
             serial += 1;
             let mut req = decode(&bodies[serial as usize % bodies.len()]);
-            stamp(&mut req, serial);
+            stamp_trace_ids(&mut req, serial);
             let converted = convert::traces(&req, Limits::default());
             let now = agentops_cockpit::engine::worker::now_ms();
             store.insert_spans(converted.items, now);
@@ -92,7 +79,7 @@ fn summaries(c: &mut Criterion) {
     while ingested < 1_000_000 {
         serial += 1;
         let mut req = decode(&bodies[serial as usize % bodies.len()]);
-        stamp(&mut req, serial);
+        stamp_trace_ids(&mut req, serial);
         let converted = convert::traces(&req, Limits::default());
         let n = converted.items.len() as u64;
         rt.block_on(engine.submit_spans_wait(converted));

@@ -127,6 +127,15 @@ pub fn bench_requests(distinct: usize, runs_per_request: usize) -> Vec<(u64, Exp
     sample_requests(distinct, runs_per_request).into_iter().map(|p| (p.spans, p.proto)).collect()
 }
 
+/// Gives the request's traces ids of their own from `serial`, so a resent request is new data.
+pub fn stamp_trace_ids(req: &mut ExportTraceServiceRequest, serial: u64) {
+    for s in req.resource_spans.iter_mut().flat_map(|r| &mut r.scope_spans).flat_map(|s| &mut s.spans) {
+        if s.trace_id.len() == 16 {
+            s.trace_id[..8].copy_from_slice(&serial.to_be_bytes());
+        }
+    }
+}
+
 #[derive(Default)]
 struct Totals {
     sent: AtomicU64,
@@ -165,15 +174,7 @@ pub async fn run(o: Options) -> Result<Report, String> {
             let mut serial = (c as u64) << 40;
             let fresh = |proto: &ExportTraceServiceRequest, serial: u64| {
                 let mut p = proto.clone();
-                for rs in &mut p.resource_spans {
-                    for ss in &mut rs.scope_spans {
-                        for s in &mut ss.spans {
-                            if s.trace_id.len() == 16 {
-                                s.trace_id[..8].copy_from_slice(&serial.to_be_bytes());
-                            }
-                        }
-                    }
-                }
+                stamp_trace_ids(&mut p, serial);
                 p
             };
             let conn_start = Instant::now();
