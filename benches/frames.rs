@@ -5,9 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agentops_cockpit::config::Config;
-use agentops_cockpit::ingest::convert::{self, Limits};
 use agentops_cockpit::interface::take_snapshot;
-use agentops_cockpit::loadgen::{bench_requests, stamp_trace_ids};
 use agentops_cockpit::serve::Cockpit;
 use agentops_cockpit::ui::app::{App, Msg, update};
 use agentops_cockpit::ui::keymap::Keymap;
@@ -15,13 +13,10 @@ use agentops_cockpit::ui::theme::{BUILTIN, Depth, Theme};
 use agentops_cockpit::ui::{press, views};
 use criterion::{Criterion, criterion_group, criterion_main};
 use crossterm::event::KeyCode;
-use prost::Message;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-/// The same allocator as the `cockpit` binary, so the figures are the binary's.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+mod common;
 
 const SPANS: u64 = 1_000_000;
 
@@ -32,19 +27,7 @@ fn loaded(rt: &tokio::runtime::Runtime, dir: &std::path::Path) -> Result<Cockpit
     let mut ecfg = cfg.engine()?;
     ecfg.memory_budget = 4 << 30;
     let cockpit = Cockpit::start(&cfg, ecfg)?;
-    let bodies: Vec<Vec<u8>> = bench_requests(8, 20).iter().map(|(_, r)| r.encode_to_vec()).collect();
-    let (mut ingested, mut serial) = (0u64, 0u64);
-    while ingested < SPANS {
-        serial += 1;
-        let body = &bodies[serial as usize % bodies.len()];
-        let mut req = opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest::decode(&body[..])
-            .map_err(|e| e.to_string())?;
-        stamp_trace_ids(&mut req, serial);
-        let converted = convert::traces(&req, Limits::default());
-        ingested += converted.items.len() as u64;
-        rt.block_on(cockpit.engine.submit_spans_wait(converted));
-    }
-    rt.block_on(cockpit.engine.settle_all());
+    common::fill(rt, &cockpit.engine, SPANS);
     let hot = cockpit.engine.store().read().hot_spans() as u64;
     if hot < SPANS {
         return Err(format!("only {hot} of {SPANS} spans stayed hot"));

@@ -15,9 +15,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 
-/// The same allocator as the `cockpit` binary, so the figures are the binary's.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+mod common;
 
 /// Requests as the loadgen sends them: 20 runs each.
 fn encoded() -> (u64, Vec<Vec<u8>>) {
@@ -74,18 +72,7 @@ fn summaries(c: &mut Criterion) {
         Ok(e) => e,
         Err(e) => panic!("engine: {e}"),
     };
-    let (_, bodies) = encoded();
-    let (mut ingested, mut serial) = (0u64, 0u64);
-    while ingested < 1_000_000 {
-        serial += 1;
-        let mut req = decode(&bodies[serial as usize % bodies.len()]);
-        stamp_trace_ids(&mut req, serial);
-        let converted = convert::traces(&req, Limits::default());
-        let n = converted.items.len() as u64;
-        rt.block_on(engine.submit_spans_wait(converted));
-        ingested += n;
-    }
-    rt.block_on(engine.settle_all());
+    common::fill(&rt, &engine, 1_000_000);
     let mut g = c.benchmark_group("summary_1m_spans");
     for (name, secs) in [("5m", 300), ("1h", 3_600), ("24h", 86_400), ("7d", 604_800)] {
         g.bench_function(name, |b| b.iter(|| engine.summary(secs, None, ApprovalCounts::default())));
