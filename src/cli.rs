@@ -74,6 +74,19 @@ pub struct LoadgenArgs {
     /// Runs (of ~8–15 spans) per export request.
     #[arg(long, default_value_t = 64)]
     pub runs_per_request: usize,
+    /// Distinct agents the traffic names (default: the demo fleet's five).
+    #[arg(long)]
+    pub agents: Option<usize>,
+    /// Distinct tools (default: the demo fleet's own).
+    #[arg(long)]
+    pub tools: Option<usize>,
+    /// Distinct models (default: the demo fleet's own).
+    #[arg(long)]
+    pub models: Option<usize>,
+    /// First measure the decode-only ceiling this long (gRPC): the same load against a receiver
+    /// inside the loadgen that only decodes; the report adds the ceiling and the ratio.
+    #[arg(long, value_name = "DURATION")]
+    pub ceiling: Option<String>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,

@@ -44,6 +44,14 @@ fn init_logging(data_dir: &Path) -> Option<tracing_appender::non_blocking::Worke
     agentops_cockpit::logging::init(data_dir)
 }
 
+/// Reads `15s`, `2m`, `1h` (a bare number is seconds).
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    match s.strip_suffix('s') {
+        Some(secs) => secs.parse().map(std::time::Duration::from_secs).map_err(|e| format!("{s}: {e}")),
+        None => config::parse_window(s).map(std::time::Duration::from_secs),
+    }
+}
+
 fn fail(message: impl std::fmt::Display, code: u8) -> ExitCode {
     eprintln!("cockpit: {message}");
     ExitCode::from(code)
@@ -149,19 +157,13 @@ async fn run(cli: Cli) -> ExitCode {
             }
         }
         Command::Loadgen(args) => {
-            let duration = match config::parse_window(&args.duration) {
-                Ok(_) if args.duration.ends_with('s') => args
-                    .duration
-                    .trim_end_matches('s')
-                    .parse()
-                    .map(std::time::Duration::from_secs)
-                    .map_err(|e| e.to_string()),
-                Ok(secs) => Ok(std::time::Duration::from_secs(secs)),
-                Err(e) => Err(e),
-            };
-            let duration = match duration {
+            let duration = match parse_duration(&args.duration) {
                 Ok(d) => d,
                 Err(e) => return fail(format!("--duration: {e}"), 2),
+            };
+            let ceiling = match args.ceiling.as_deref().map(parse_duration).transpose() {
+                Ok(d) => d,
+                Err(e) => return fail(format!("--ceiling: {e}"), 2),
             };
             let opts = agentops_cockpit::loadgen::Options {
                 endpoint: args.endpoint.trim_end_matches('/').to_owned(),
@@ -172,6 +174,8 @@ async fn run(cli: Cli) -> ExitCode {
                 connections: args.connections,
                 runs_per_request: args.runs_per_request,
                 distinct: 32,
+                shape: agentops_cockpit::loadgen::Shape { agents: args.agents, tools: args.tools, models: args.models },
+                ceiling,
             };
             match agentops_cockpit::loadgen::run(opts).await {
                 Ok(r) if args.json => {
@@ -179,6 +183,9 @@ async fn run(cli: Cli) -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Ok(r) => {
+                    if let (Some(c), Some(ratio)) = (r.ceiling_spans_per_sec, r.ceiling_ratio) {
+                        println!("decode-only ceiling {c:.0} spans/s; this run reached {:.0}% of it", ratio * 100.0);
+                    }
                     println!(
                         "sent {} spans in {:.1}s: accepted {} ({:.0}/s), rejected {}, throttled {}, failed requests {}; export p50 {:.1} ms, p99 {:.1} ms",
                         r.sent,

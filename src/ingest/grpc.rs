@@ -116,13 +116,25 @@ pub async fn serve(
     let logs = LogsServiceServer::new(ingest)
         .accept_compressed(CompressionEncoding::Gzip)
         .max_decoding_message_size(max_request_bytes);
-    tonic::transport::Server::builder()
+    server_builder()
         .layer(tower_layer_status_fix())
         .add_service(traces)
         .add_service(metrics)
         .add_service(logs)
-        .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(incoming(listener), shutdown)
         .await
+}
+
+/// The transport settings of the receiver: HTTP/2 windows sized for large export batches, so a
+/// sender of 100s of KB per request is not stalled waiting for window updates.
+pub fn server_builder() -> tonic::transport::Server {
+    tonic::transport::Server::builder().initial_connection_window_size(8 << 20).initial_stream_window_size(4 << 20)
+}
+
+/// Accepted connections without Nagle's delay: small answers (headers, trailers) go out at once
+/// instead of waiting on the sender's delayed ACK.
+pub fn incoming(listener: tokio::net::TcpListener) -> tonic::transport::server::TcpIncoming {
+    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
 /// tonic reports undecodable messages as INTERNAL and oversized ones as OUT_OF_RANGE; the
