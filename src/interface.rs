@@ -79,7 +79,7 @@ pub fn take_snapshot(cockpit: &Cockpit, window: u64) -> Snapshot {
     let prices = engine.rollups().read().prices().clone();
     let (mut runs, guard_events) = {
         let store = engine.store().read();
-        (store.recent_runs(300, &|_| true), store.recent_guardrail_events(50, 20_000))
+        (store.recent_runs(300, &|_| true), store.recent_guardrail_events(50))
     };
     for r in &mut runs {
         let mut total = 0.0;

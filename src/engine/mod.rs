@@ -52,7 +52,7 @@ impl Default for EngineConfig {
     fn default() -> Self {
         Self {
             memory_budget: 512 << 20,
-            queue_capacity: 200_000,
+            queue_capacity: 50_000,
             limits: Limits::default(),
             prices: PriceTable::builtin(),
             settle: SettlePolicy::default(),
@@ -112,10 +112,21 @@ enum Kind {
     Points,
 }
 
+/// The hot store's share of the memory budget. The rest is for what flat-out ingest holds
+/// outside the store: requests being decoded, the ingest queue, facts of unsettled traces
+/// being freed across threads, and the allocator's own slack (measured in BENCHMARKS.md: RSS
+/// peaked at 1.8× the store's bytes under flat-out load).
+pub const STORE_SHARE_PERCENT: usize = 50;
+
+/// The store's byte budget under a process memory budget.
+pub fn store_budget(memory_budget: usize) -> usize {
+    memory_budget / 100 * STORE_SHARE_PERCENT
+}
+
 impl Engine {
     /// Starts the engine and its store worker; with a data dir, restores persisted rollups.
     pub fn start(config: EngineConfig) -> Result<Arc<Self>, String> {
-        let store = Arc::new(RwLock::new(Store::new(config.memory_budget)));
+        let store = Arc::new(RwLock::new(Store::new(store_budget(config.memory_budget))));
         let mut rollups = Rollups::new(config.prices.clone());
         let db = match &config.data_dir {
             Some(dir) => {

@@ -14,7 +14,9 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 
 use crate::model::{SpanId, StatusCode, TraceId};
 use crate::semconv::{self, AttrList, SpanInput, Value};
-use crate::store::record::{Attr, AttrValue, EventRecord, LogRecord, PointRecord, ResourceRecord, SpanRecord};
+use crate::store::record::{
+    AttrValue, Attrs, AttrsBuilder, EventRecord, LogRecord, PointRecord, ResourceRecord, SpanRecord,
+};
 
 /// How much of an attribute value the store keeps.
 #[derive(Debug, Clone, Copy)]
@@ -131,8 +133,22 @@ pub fn attr_value(v: Option<&AnyValue>, limits: Limits) -> AttrValue {
     }
 }
 
-fn attrs(kvs: &[KeyValue], limits: Limits) -> Vec<Attr> {
-    kvs.iter().map(|kv| (kv.key.as_str().into(), attr_value(kv.value.as_ref(), limits))).collect()
+fn attrs(kvs: &[KeyValue], limits: Limits) -> Attrs {
+    let limit = limits.max_attr_bytes;
+    let mut b = AttrsBuilder::with_capacity(kvs.len());
+    for kv in kvs {
+        let key = kv.key.as_str();
+        match kv.value.as_ref().and_then(|a| a.value.as_ref()) {
+            Some(any_value::Value::StringValue(s)) => b.str(key, s, limit),
+            Some(any_value::Value::IntValue(i)) => b.int(key, *i),
+            Some(any_value::Value::DoubleValue(d)) => b.double(key, *d),
+            Some(any_value::Value::BoolValue(v)) => b.bool(key, *v),
+            Some(any_value::Value::BytesValue(v)) => b.bytes(key, v.len()),
+            Some(_) => b.json(key, &kv.value.as_ref().map(any_to_json).unwrap_or_default().to_string(), limit),
+            None => b.str(key, "", limit),
+        }
+    }
+    b.finish()
 }
 
 fn resource_record(r: Option<&Resource>, limits: Limits) -> Arc<ResourceRecord> {
@@ -224,7 +240,8 @@ pub fn traces(req: &ExportTraceServiceRequest, limits: Limits) -> Converted<Span
                         })
                         .collect(),
                     resource: Arc::clone(&resource),
-                    facts,
+                    role: facts.role,
+                    facts: Some(Box::new(facts)),
                 });
             }
         }
@@ -371,12 +388,5 @@ fn number_point(p: &opentelemetry_proto::tonic::metrics::v1::NumberDataPoint) ->
 
 /// At most `max` bytes of `s`, cut on a character boundary.
 pub fn truncate(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
+    crate::store::attrs::cut(s, max)
 }

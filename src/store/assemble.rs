@@ -38,6 +38,8 @@ pub struct RunRecord {
     pub handoffs: u32,
     /// LLM and tool calls in the run that were retries.
     pub retries: u32,
+    /// A guardrail blocked something in the run.
+    pub blocked: bool,
 }
 
 /// The runs of a trace and which run each span belongs to.
@@ -70,10 +72,11 @@ pub fn assemble(spans: &[&SpanRecord]) -> Vec<RunRecord> {
 pub fn assemble_with_owners(spans: &[&SpanRecord]) -> Assembly {
     let index: FxHashMap<SpanId, usize> = spans.iter().enumerate().map(|(i, s)| (s.span_id, i)).collect();
     let parent_of = |i: usize| spans[i].parent.and_then(|p| index.get(&p).copied()).filter(|&p| p != i);
+    let facts: Vec<std::borrow::Cow<'_, crate::model::SpanFacts>> = spans.iter().map(|s| s.facts()).collect();
 
-    let best = spans.iter().filter_map(|s| s.facts.run_marker).min();
+    let best = facts.iter().filter_map(|f| f.run_marker).min();
     let is_candidate = |i: usize| match best {
-        Some(tier) => spans[i].facts.run_marker == Some(tier),
+        Some(tier) => facts[i].run_marker == Some(tier),
         None => spans[i].parent.is_none(),
     };
     // A candidate with a candidate above it is nested (a handoff), not a run.
@@ -101,7 +104,7 @@ pub fn assemble_with_owners(spans: &[&SpanRecord]) -> Assembly {
     let mut runs: Vec<RunRecord> = Vec::new();
     let mut run_slot: FxHashMap<usize, usize> = FxHashMap::default();
     for (i, span) in spans.iter().enumerate().filter(|(i, _)| is_run[*i]) {
-        let f = &span.facts;
+        let f = &facts[i];
         let outcome =
             f.outcome.unwrap_or(if span.status == StatusCode::Error { Outcome::Failure } else { Outcome::Success });
         run_slot.insert(i, runs.len());
@@ -118,6 +121,7 @@ pub fn assemble_with_owners(spans: &[&SpanRecord]) -> Assembly {
             tool_errors: 0,
             handoffs: 0,
             retries: 0,
+            blocked: false,
         });
     }
     let mut owners = vec![None; spans.len()];
@@ -125,7 +129,7 @@ pub fn assemble_with_owners(spans: &[&SpanRecord]) -> Assembly {
         return Assembly { runs, owner: owners };
     }
     // Each span belongs to the nearest run at or above it.
-    for (i, span) in spans.iter().enumerate() {
+    for i in 0..spans.len() {
         let mut cur = Some(i);
         let mut steps = 0;
         let owner = loop {
@@ -142,16 +146,18 @@ pub fn assemble_with_owners(spans: &[&SpanRecord]) -> Assembly {
         owners[i] = Some(slot);
         let run = &mut runs[slot];
         run.spans += 1;
-        if span.facts.retry && matches!(span.facts.role, SpanRole::Llm | SpanRole::Tool) {
+        let f = &facts[i];
+        run.blocked |= f.guardrails.iter().any(|g| g.verdict == crate::model::GuardrailVerdict::Block);
+        if f.retry && matches!(f.role, SpanRole::Llm | SpanRole::Tool) {
             run.retries += 1;
         }
-        match span.facts.role {
+        match f.role {
             SpanRole::Llm => run.llm_calls += 1,
             SpanRole::Tool => {
                 run.tool_calls += 1;
-                run.tool_errors += u32::from(span.facts.tool.as_ref().is_some_and(|t| t.error_class.is_some()));
+                run.tool_errors += u32::from(f.tool.as_ref().is_some_and(|t| t.error_class.is_some()));
             }
-            SpanRole::Agent if !is_run[i] && span.facts.agent_name.as_deref() != Some(run.agent.as_str()) => {
+            SpanRole::Agent if !is_run[i] && f.agent_name.as_deref() != Some(run.agent.as_str()) => {
                 run.handoffs += 1;
             }
             _ => {}

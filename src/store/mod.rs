@@ -2,6 +2,7 @@
 //! assembled into runs, and the cumulative counters behind `/api/v1/stats`.
 
 pub mod assemble;
+pub mod attrs;
 pub mod query;
 pub mod record;
 pub mod settle;
@@ -15,7 +16,7 @@ use serde::Serialize;
 use crate::model::{SpanId, SpanRole, TraceId};
 use crate::semconv::EventFact;
 use assemble::RunRecord;
-use record::{Attr, EventRecord, LogRecord, PointRecord, SpanRecord};
+use record::{Attrs, EventRecord, LogRecord, PointRecord, SpanRecord};
 use settle::Settled;
 
 /// A stored item: spans, logs and points share one arrival sequence so the oldest evicts first.
@@ -46,6 +47,8 @@ pub struct TraceEntry {
     pub last_arrival_ms: u64,
     /// Runs already handed to the rollups.
     pub rolled_runs: Vec<SpanId>,
+    /// Bytes this entry and its runs are charged in the budget.
+    charged: usize,
 }
 
 /// Cumulative counts per agent.
@@ -106,10 +109,13 @@ pub struct Store {
     next_log_seq: u64,
     next_point_seq: u64,
     next_order: u64,
-    spans: VecDeque<Stored<SpanRecord>>,
+    /// Boxed so the ring's unused room (up to half of it after a doubling) costs a pointer per
+    /// slot, not a whole record.
+    spans: VecDeque<Box<Stored<SpanRecord>>>,
     logs: VecDeque<Stored<LogRecord>>,
     points: VecDeque<Stored<PointRecord>>,
-    by_id: FxHashMap<(TraceId, SpanId), u64>,
+    /// Hashes of the (trace, span) ids in the hot window, for dedupe (see `span_key`).
+    seen: FxHashSet<u64>,
     traces: FxHashMap<TraceId, TraceEntry>,
     counters: StoreCounters,
     agents: BTreeMap<String, AgentCounts>,
@@ -120,43 +126,75 @@ pub struct Store {
     outbox: Settled,
     /// Current runs by (end, trace, span), newest last: the Traces view reads from the end.
     run_index: std::collections::BTreeSet<(u64, TraceId, SpanId)>,
+    /// The newest guardrail decisions, newest last.
+    guard_events: VecDeque<query::GuardSeen>,
 }
 
-fn attrs_bytes(attrs: &[Attr]) -> usize {
-    attrs.iter().map(|(k, v)| size_of::<Attr>() + k.len() + v.heap_bytes()).sum()
+/// Guardrail decisions remembered for the Safety view's feed.
+const GUARD_EVENTS: usize = 256;
+
+/// A 64-bit hash of a span's ids: the dedupe set keeps 8 bytes per span instead of 24 plus a
+/// sequence number. Two distinct spans collide with probability ~n²/2⁶⁵ (3·10⁻⁸ at a million
+/// hot spans); the cost of a collision is one span dropped as a duplicate.
+fn span_key(trace: &TraceId, span: &SpanId) -> u64 {
+    let word = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
+    let mix = |mut z: u64| {
+        // splitmix64's finalizer: every input bit reaches every output bit.
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let h = mix(word(&trace[..8]) ^ 0x9e37_79b9_7f4a_7c15);
+    let h = mix(h ^ word(&trace[8..]));
+    mix(h ^ word(span))
+}
+
+/// What an allocation of `n` bytes takes from the allocator: mimalloc rounds to 8 bytes up to
+/// 64, then to a quarter of the power of two below (so the budget sees the slack RSS sees).
+pub fn heap(n: usize) -> usize {
+    match n {
+        0 => 0,
+        1..=64 => n.next_multiple_of(8),
+        _ => {
+            let step = (1usize << (usize::BITS - 1 - (n - 1).leading_zeros())) / 4;
+            n.next_multiple_of(step)
+        }
+    }
+}
+
+/// Bytes a trace entry costs beside its spans: the map slot (at hashbrown's typical load) and
+/// its runs.
+fn trace_bytes(entry: &TraceEntry) -> usize {
+    let slot = (size_of::<(TraceId, TraceEntry)>() + 1) * 8 / 7;
+    let runs: usize =
+        entry.runs.iter().map(|r| heap(r.agent.len()) + r.version.as_ref().map_or(0, |v| heap(v.len())) + 48).sum();
+    slot + heap(entry.runs.capacity() * size_of::<RunRecord>())
+        + runs
+        + heap(entry.span_seqs.capacity() * 8)
+        + heap(entry.log_seqs.capacity() * 8)
+        + heap(entry.rolled_runs.capacity() * size_of::<SpanId>())
+}
+
+fn attrs_bytes(attrs: &Attrs) -> usize {
+    heap(attrs.heap_bytes())
 }
 
 fn events_bytes(events: &[EventRecord]) -> usize {
-    events.iter().map(|e| size_of::<EventRecord>() + e.name.len() + attrs_bytes(&e.attrs)).sum()
+    heap(std::mem::size_of_val(events))
+        + events.iter().map(|e| heap(e.name.len()) + attrs_bytes(&e.attrs)).sum::<usize>()
 }
 
-/// Approximate bytes a span holds (struct, strings, attributes, events, index entries).
+/// Bytes a span holds: its slot, strings, attributes, events, facts until settled, and its
+/// dedupe-set entry (8 bytes + a control byte at hashbrown's typical load).
 fn span_bytes(s: &SpanRecord) -> usize {
-    size_of::<Stored<SpanRecord>>()
-        + s.name.len()
-        + s.status_message.len()
+    heap(size_of::<Stored<SpanRecord>>())
+        + size_of::<Box<Stored<SpanRecord>>>()
+        + heap(s.name.len())
+        + heap(s.status_message.len())
         + attrs_bytes(&s.attrs)
         + events_bytes(&s.events)
-        + facts_bytes(&s.facts)
-        // by_id entry and the trace's sequence list.
-        + size_of::<((TraceId, SpanId), u64)>() + 8
-        + 8
-}
-
-fn facts_bytes(f: &crate::model::SpanFacts) -> usize {
-    let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
-    opt(&f.agent_name)
-        + opt(&f.agent_version)
-        + opt(&f.prompt_version)
-        + opt(&f.environment)
-        + opt(&f.session)
-        + opt(&f.scenario)
-        + opt(&f.error_type)
-        + f.llm.as_ref().map_or(0, |l| size_of::<crate::model::LlmFacts>() + opt(&l.model) + opt(&l.provider))
-        + f.tool.as_ref().map_or(0, |t| size_of::<crate::model::ToolFacts>() + opt(&t.name))
-        + f.guardrails.len() * 96
-        + f.evaluations.len() * 64
-        + f.tool_decisions.len() * 48
+        + s.facts_bytes()
+        + 9 * 8 / 7
 }
 
 impl Store {
@@ -172,7 +210,7 @@ impl Store {
             spans: VecDeque::new(),
             logs: VecDeque::new(),
             points: VecDeque::new(),
-            by_id: FxHashMap::default(),
+            seen: FxHashSet::default(),
             traces: FxHashMap::default(),
             counters: StoreCounters::default(),
             agents: BTreeMap::new(),
@@ -180,6 +218,7 @@ impl Store {
             pending: FxHashSet::default(),
             outbox: Settled::default(),
             run_index: std::collections::BTreeSet::new(),
+            guard_events: VecDeque::new(),
         }
     }
 
@@ -188,8 +227,8 @@ impl Store {
     pub fn insert_spans(&mut self, spans: Vec<SpanRecord>, now_ms: u64) {
         let mut touched: Vec<TraceId> = Vec::new();
         for span in spans {
-            let key = (span.trace_id, span.span_id);
-            if self.by_id.contains_key(&key) {
+            let key = span_key(&span.trace_id, &span.span_id);
+            if self.seen.contains(&key) {
                 self.counters.spans_deduplicated += 1;
                 continue;
             }
@@ -200,7 +239,7 @@ impl Store {
             self.next_order += 1;
             let bytes = span_bytes(&span);
             self.used_bytes += bytes;
-            self.by_id.insert(key, seq);
+            self.seen.insert(key);
             let entry = self.traces.entry(span.trace_id).or_default();
             entry.span_seqs.push(seq);
             entry.last_arrival_ms = now_ms;
@@ -208,7 +247,7 @@ impl Store {
             if touched.last() != Some(&span.trace_id) {
                 touched.push(span.trace_id);
             }
-            self.spans.push_back(Stored { seq, order, bytes, arrival_ms: now_ms, rolled: false, item: span });
+            self.spans.push_back(Box::new(Stored { seq, order, bytes, arrival_ms: now_ms, rolled: false, item: span }));
             self.counters.spans_stored += 1;
         }
         touched.sort_unstable();
@@ -220,7 +259,7 @@ impl Store {
     }
 
     fn count_span(&mut self, span: &SpanRecord) {
-        let f = &span.facts;
+        let f = span.facts();
         match f.role {
             SpanRole::Llm => self.counters.llm_calls += 1,
             SpanRole::Tool => {
@@ -234,6 +273,17 @@ impl Store {
             _ => {}
         }
         self.counters.guardrail_decisions += f.guardrails.len() as u64;
+        for g in &f.guardrails {
+            if self.guard_events.len() == GUARD_EVENTS {
+                self.guard_events.pop_front();
+            }
+            self.guard_events.push_back(query::GuardSeen {
+                time_ns: span.end_ns,
+                trace_id: span.trace_id,
+                agent: f.agent_name.clone().or_else(|| span.resource.service.clone()).unwrap_or_default(),
+                decision: g.clone(),
+            });
+        }
         self.counters.evaluations += f.evaluations.len() as u64;
         self.counters.tool_decisions += f.tool_decisions.len() as u64;
     }
@@ -272,6 +322,16 @@ impl Store {
             a.runs += 1;
             *a.versions.entry(run.version_label()).or_default() += 1;
         }
+        self.recharge(trace);
+    }
+
+    /// Brings the budget's charge for a trace entry up to date.
+    fn recharge(&mut self, trace: TraceId) {
+        if let Some(entry) = self.traces.get_mut(&trace) {
+            let now = trace_bytes(entry);
+            self.used_bytes = self.used_bytes + now - entry.charged;
+            entry.charged = now;
+        }
     }
 
     /// Adds log records, joined to their traces.
@@ -294,6 +354,7 @@ impl Store {
                     entry.log_seqs.push(seq);
                     entry.last_arrival_ms = now_ms;
                     self.pending.insert(trace);
+                    self.recharge(trace);
                     false
                 }
                 None => {
@@ -327,7 +388,7 @@ impl Store {
 
     /// Evicts the oldest items (of any kind) until the store fits its budget.
     fn evict(&mut self) {
-        while self.used_bytes > self.budget_bytes {
+        while self.used_bytes() > self.budget_bytes {
             let span_seq = self.spans.front().map_or(u64::MAX, |s| s.order);
             let log_seq = self.logs.front().map_or(u64::MAX, |s| s.order);
             let point_seq = self.points.front().map_or(u64::MAX, |s| s.order);
@@ -366,7 +427,7 @@ impl Store {
         self.used_bytes -= span.bytes;
         self.counters.spans_evicted += 1;
         let trace = span.item.trace_id;
-        self.by_id.remove(&(trace, span.item.span_id));
+        self.seen.remove(&span_key(&trace, &span.item.span_id));
         if let Some(entry) = self.traces.get_mut(&trace) {
             entry.span_seqs.retain(|s| *s != span.seq);
             // The trace's runs stay counted: figures over evicted data are frozen, not undone.
@@ -378,6 +439,7 @@ impl Store {
 
     fn forget_trace(&mut self, trace: TraceId) {
         if let Some(entry) = self.traces.remove(&trace) {
+            self.used_bytes -= entry.charged;
             for run in &entry.runs {
                 self.run_index.remove(&(run.end_ns, trace, run.span_id));
             }
@@ -408,9 +470,19 @@ impl Store {
         &self.tools
     }
 
-    /// Bytes the hot window holds now, by the store's own accounting.
+    /// Bytes the hot window holds now, by the store's own accounting (items, and the room its
+    /// containers have grown into: a ring that has wrapped has touched all of it).
     pub fn used_bytes(&self) -> usize {
-        self.used_bytes
+        self.used_bytes + self.slack_bytes()
+    }
+
+    /// Allocated but unused room in the big containers.
+    fn slack_bytes(&self) -> usize {
+        (self.spans.capacity() - self.spans.len()) * size_of::<Box<Stored<SpanRecord>>>()
+            + (self.logs.capacity() - self.logs.len()) * size_of::<Stored<LogRecord>>()
+            + (self.points.capacity() - self.points.len()) * size_of::<Stored<PointRecord>>()
+            + (self.seen.capacity() - self.seen.len()) * 9
+            + (self.traces.capacity() - self.traces.len()) * (size_of::<(TraceId, TraceEntry)>() + 1)
     }
 
     /// Spans in the hot window now.

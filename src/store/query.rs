@@ -108,8 +108,8 @@ pub struct GuardEvent {
     pub trace_id: String,
 }
 
-fn attrs_view(attrs: &[super::record::Attr]) -> Vec<AttrView> {
-    attrs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+fn attrs_view(attrs: &super::record::Attrs) -> Vec<AttrView> {
+    attrs.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
 }
 
 fn span_view(s: &SpanRecord, depth: u16) -> SpanView {
@@ -117,7 +117,7 @@ fn span_view(s: &SpanRecord, depth: u16) -> SpanView {
         span_id: hex::encode(s.span_id),
         depth,
         name: s.name.to_string(),
-        role: s.facts.role,
+        role: s.role,
         start_ns: s.start_ns,
         end_ns: s.end_ns,
         error: s.status == StatusCode::Error,
@@ -134,7 +134,20 @@ fn span_view(s: &SpanRecord, depth: u16) -> SpanView {
 }
 
 fn blocked(s: &SpanRecord) -> bool {
-    s.facts.guardrails.iter().any(|g| g.verdict == GuardrailVerdict::Block)
+    s.facts().guardrails.iter().any(|g| g.verdict == GuardrailVerdict::Block)
+}
+
+/// A guardrail decision as the store remembers it for the feed.
+#[derive(Debug, Clone)]
+pub struct GuardSeen {
+    /// When (the span's end).
+    pub time_ns: u64,
+    /// Its trace.
+    pub trace_id: TraceId,
+    /// The agent.
+    pub agent: String,
+    /// The decision.
+    pub decision: crate::model::GuardrailDecision,
 }
 
 impl Store {
@@ -167,7 +180,12 @@ impl Store {
                 .filter(|(i, _)| slot.is_some() && assembly.owner[*i] == slot)
                 .map(|(_, s)| *s)
                 .collect();
-            let usage = owned.iter().filter_map(|s| super::settle::usage_of(s)).collect();
+            // Only LLM spans carry usage; their facts are mapped again once let go.
+            let usage = owned
+                .iter()
+                .filter(|s| s.role == crate::model::SpanRole::Llm)
+                .filter_map(|s| super::settle::usage_of(&s.facts()))
+                .collect();
             let row = RunRow {
                 end_ns: run.end_ns,
                 trace_id: hex::encode(trace),
@@ -180,7 +198,7 @@ impl Store {
                 tool_errors: run.tool_errors,
                 usage,
                 cost_usd: None,
-                blocked: owned.iter().any(|s| blocked(s)),
+                blocked: run.blocked,
             };
             if keep(&row) {
                 out.push(row);
@@ -219,32 +237,22 @@ impl Store {
         Some(TraceView { trace_id: hex::encode(trace), spans: out })
     }
 
-    /// The newest guardrail decisions (newest first), scanning at most `scan` spans.
-    pub fn recent_guardrail_events(&self, limit: usize, scan: usize) -> Vec<GuardEvent> {
-        let mut out = Vec::new();
-        for s in self.spans.iter().rev().take(scan) {
-            for g in &s.item.facts.guardrails {
-                if out.len() >= limit {
-                    return out;
-                }
-                out.push(GuardEvent {
-                    time_ns: s.item.end_ns,
-                    agent: s
-                        .item
-                        .facts
-                        .agent_name
-                        .clone()
-                        .or_else(|| s.item.resource.service.clone())
-                        .unwrap_or_default(),
-                    name: g.name.clone(),
-                    category: g.category.clone().unwrap_or_default(),
-                    stage: format!("{:?}", g.stage).to_ascii_lowercase(),
-                    verdict: g.verdict,
-                    trace_id: hex::encode(s.item.trace_id),
-                });
-            }
-        }
-        out
+    /// The newest guardrail decisions (newest first), at most `limit`.
+    pub fn recent_guardrail_events(&self, limit: usize) -> Vec<GuardEvent> {
+        self.guard_events
+            .iter()
+            .rev()
+            .take(limit)
+            .map(|g| GuardEvent {
+                time_ns: g.time_ns,
+                agent: g.agent.clone(),
+                name: g.decision.name.clone(),
+                category: g.decision.category.clone().unwrap_or_default(),
+                stage: format!("{:?}", g.decision.stage).to_ascii_lowercase(),
+                verdict: g.decision.verdict,
+                trace_id: hex::encode(g.trace_id),
+            })
+            .collect()
     }
 }
 

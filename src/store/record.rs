@@ -1,11 +1,13 @@
 //! Records as ingest hands them to the store: validated, mapped, owned.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::model::{SpanFacts, SpanId, StatusCode, TraceId};
-use crate::semconv::EventFact;
+pub use super::attrs::{AttrRef, Attrs, AttrsBuilder};
+use crate::model::{SpanFacts, SpanId, SpanRole, StatusCode, TraceId};
+use crate::semconv::{self, EventFact, SpanInput};
 
 /// An attribute value as the store keeps it; huge strings are cut at a limit.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -58,16 +60,13 @@ impl AttrValue {
     }
 }
 
-/// A key and its value.
-pub type Attr = (Box<str>, AttrValue);
-
 /// The resource a batch of spans, logs or points came from.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ResourceRecord {
     /// `service.name`, when set.
     pub service: Option<String>,
     /// All resource attributes.
-    pub attrs: Vec<Attr>,
+    pub attrs: Attrs,
 }
 
 /// A span event.
@@ -78,7 +77,7 @@ pub struct EventRecord {
     /// Time, ns since the epoch.
     pub time_ns: u64,
     /// Event attributes.
-    pub attrs: Vec<Attr>,
+    pub attrs: Attrs,
 }
 
 /// A validated span with what the mapping read from it.
@@ -103,13 +102,17 @@ pub struct SpanRecord {
     /// Status message.
     pub status_message: Box<str>,
     /// Attributes, values cut at the limit.
-    pub attrs: Vec<Attr>,
+    pub attrs: Attrs,
     /// Events.
     pub events: Vec<EventRecord>,
     /// The resource, shared by the spans of one resource block.
     pub resource: Arc<ResourceRecord>,
-    /// What the span means.
-    pub facts: SpanFacts,
+    /// What the span is (kept when the facts are let go).
+    pub role: SpanRole,
+    /// What the mapping read, until the trace is settled; then read again from the attributes
+    /// on the rare occasions it is needed (a late span, a drill-down), so a hot span costs its
+    /// attributes once rather than twice.
+    pub(crate) facts: Option<Box<SpanFacts>>,
 }
 
 impl SpanRecord {
@@ -117,6 +120,62 @@ impl SpanRecord {
     pub fn duration_ns(&self) -> u64 {
         self.end_ns.saturating_sub(self.start_ns)
     }
+
+    /// Attaches what the mapping read.
+    pub fn with_facts(mut self, facts: SpanFacts) -> Self {
+        self.role = facts.role;
+        self.facts = Some(Box::new(facts));
+        self
+    }
+
+    /// What the span means: kept, or mapped again from the stored attributes.
+    pub fn facts(&self) -> Cow<'_, SpanFacts> {
+        match &self.facts {
+            Some(f) => Cow::Borrowed(f),
+            None => Cow::Owned(self.map()),
+        }
+    }
+
+    /// Maps the stored span (the ingest path maps the wire message instead).
+    pub fn map(&self) -> SpanFacts {
+        semconv::map_span(
+            SpanInput {
+                name: &self.name,
+                is_error: self.status == StatusCode::Error,
+                attrs: &self.attrs,
+                resource: &self.resource.attrs,
+            },
+            self.events.iter().map(|e| (&*e.name, &e.attrs)),
+        )
+    }
+
+    /// Lets the kept facts go; returns the bytes that frees.
+    pub fn drop_facts(&mut self) -> usize {
+        self.facts.take().map_or(0, |f| facts_heap_bytes(&f))
+    }
+
+    /// Heap bytes of the kept facts (0 once let go).
+    pub fn facts_bytes(&self) -> usize {
+        self.facts.as_deref().map_or(0, facts_heap_bytes)
+    }
+}
+
+/// Approximate heap bytes of a boxed `SpanFacts`.
+fn facts_heap_bytes(f: &SpanFacts) -> usize {
+    let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+    std::mem::size_of::<SpanFacts>()
+        + opt(&f.agent_name)
+        + opt(&f.agent_version)
+        + opt(&f.prompt_version)
+        + opt(&f.environment)
+        + opt(&f.session)
+        + opt(&f.scenario)
+        + opt(&f.error_type)
+        + f.llm.as_ref().map_or(0, |l| opt(&l.model) + opt(&l.provider))
+        + f.tool.as_ref().map_or(0, |t| opt(&t.name))
+        + f.guardrails.len() * 96
+        + f.evaluations.len() * 64
+        + f.tool_decisions.len() * 48
 }
 
 /// A log record, joined to its span by trace and span id when it has them.
@@ -135,7 +194,7 @@ pub struct LogRecord {
     /// Body as text.
     pub body: AttrValue,
     /// Attributes.
-    pub attrs: Vec<Attr>,
+    pub attrs: Attrs,
     /// The resource.
     pub resource: Arc<ResourceRecord>,
     /// What the log means to the cockpit, if anything.
@@ -156,7 +215,7 @@ pub struct PointRecord {
     /// Histogram count (1 for gauges and sums).
     pub count: u64,
     /// Point attributes.
-    pub attrs: Vec<Attr>,
+    pub attrs: Attrs,
     /// Exemplar trace id, when one is attached.
     pub trace_id: Option<TraceId>,
     /// Exemplar span id.

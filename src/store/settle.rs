@@ -2,6 +2,8 @@
 //! rollups exactly once. Spans that arrive after their trace settled are handed over on their
 //! own ("late"): they count in call figures but do not change their run's figures.
 
+use std::borrow::Cow;
+
 use rustc_hash::FxHashSet;
 use serde::Serialize;
 
@@ -9,7 +11,8 @@ use super::Store;
 use super::assemble::assemble_with_owners;
 use super::record::{LogRecord, SpanRecord};
 use crate::model::{
-    Evaluation, GuardrailDecision, Outcome, SideEffect, SpanId, SpanRole, ToolCallDecision, ToolErrorClass, TraceId,
+    Evaluation, GuardrailDecision, Outcome, SideEffect, SpanFacts, SpanId, SpanRole, ToolCallDecision, ToolErrorClass,
+    TraceId,
 };
 use crate::semconv::EventFact;
 
@@ -186,8 +189,7 @@ pub fn sane_time(ns: u64, arrival_ms: u64) -> u64 {
     if ns == 0 || ns > arrival_ns.saturating_add(DAY_NS) { arrival_ns } else { ns }
 }
 
-fn who_of_span(span: &SpanRecord) -> Who {
-    let f = &span.facts;
+fn who_of_span(span: &SpanRecord, f: &SpanFacts) -> Who {
     Who {
         agent: f.agent_name.clone().or_else(|| span.resource.service.clone()).unwrap_or_else(|| UNKNOWN.into()),
         version: f.agent_version.clone().unwrap_or_else(|| UNKNOWN.into()),
@@ -204,8 +206,8 @@ fn who_of_log(log: &LogRecord) -> Who {
 }
 
 /// The usage an LLM span reports.
-pub(crate) fn usage_of(span: &SpanRecord) -> Option<Usage> {
-    let l = span.facts.llm.as_ref()?;
+pub(crate) fn usage_of(f: &SpanFacts) -> Option<Usage> {
+    let l = f.llm.as_ref()?;
     Some(Usage {
         model: l.model.clone(),
         input: l.input_tokens.unwrap_or(0),
@@ -255,12 +257,13 @@ impl Store {
             .filter(|i| *i < self.spans.len())
             .collect();
         let spans: Vec<&SpanRecord> = span_pos.iter().map(|i| &self.spans[*i].item).collect();
+        let facts: Vec<Cow<'_, SpanFacts>> = spans.iter().map(|s| s.facts()).collect();
         let assembly = assemble_with_owners(&spans);
         let run_who: Vec<Who> = assembly
             .runs
             .iter()
             .map(|r| {
-                let own = spans.iter().find(|s| s.span_id == r.span_id).map(|s| who_of_span(s));
+                let own = spans.iter().position(|s| s.span_id == r.span_id).map(|i| who_of_span(spans[i], &facts[i]));
                 Who {
                     agent: r.agent.clone(),
                     version: r.version_label(),
@@ -268,7 +271,8 @@ impl Store {
                 }
             })
             .collect();
-        let who_for = |i: usize| assembly.owner[i].map_or_else(|| who_of_span(spans[i]), |r| run_who[r].clone());
+        let who_for =
+            |i: usize| assembly.owner[i].map_or_else(|| who_of_span(spans[i], &facts[i]), |r| run_who[r].clone());
         let first_log = self.logs.front().map_or(0, |s| s.seq);
         let log_pos: Vec<usize> = entry
             .log_seqs
@@ -288,13 +292,12 @@ impl Store {
             let Some(ri) = spans.iter().position(|s| s.span_id == run.span_id) else { continue };
             let root = spans[ri];
             let arrival = self.spans[span_pos[ri]].arrival_ms;
-            let owned: Vec<&SpanRecord> =
-                spans.iter().enumerate().filter(|(i, _)| assembly.owner[*i] == Some(r)).map(|(_, s)| *s).collect();
-            let owned_ids: FxHashSet<SpanId> = owned.iter().map(|s| s.span_id).collect();
+            let owned: Vec<usize> = (0..spans.len()).filter(|i| assembly.owner[*i] == Some(r)).collect();
+            let owned_ids: FxHashSet<SpanId> = owned.iter().map(|&i| spans[i].span_id).collect();
             let mut evaluations: Vec<Evaluation> =
-                owned.iter().flat_map(|s| s.facts.evaluations.iter().cloned()).collect();
+                owned.iter().flat_map(|&i| facts[i].evaluations.iter().cloned()).collect();
             let mut guardrails: Vec<GuardrailDecision> =
-                owned.iter().flat_map(|s| s.facts.guardrails.iter().cloned()).collect();
+                owned.iter().flat_map(|&i| facts[i].guardrails.iter().cloned()).collect();
             for &li in &log_pos {
                 let log = &self.logs[li].item;
                 let belongs = log.span_id.is_some_and(|s| owned_ids.contains(&s)) || (log.span_id.is_none() && r == 0);
@@ -304,24 +307,22 @@ impl Store {
                     _ => {}
                 }
             }
-            let facts = &root.facts;
+            let rf = &facts[ri];
             out.runs.push(SettledRun {
                 time_ns: sane_time(root.end_ns, arrival),
                 who: run_who[r].clone(),
                 trace_id: trace,
                 span_id: run.span_id,
-                scenario: facts.scenario.clone(),
+                scenario: rf.scenario.clone(),
                 outcome: run.outcome,
                 duration_ms: root.duration_ns() as f64 / 1e6,
                 steps: run.llm_calls + run.tool_calls,
                 retries: run.retries,
                 handoffs: run.handoffs,
-                step_budget: facts.step_budget,
-                red_team: facts.red_team || owned.iter().any(|s| s.facts.red_team),
-                attack_succeeded: facts
-                    .attack_succeeded
-                    .or_else(|| owned.iter().find_map(|s| s.facts.attack_succeeded)),
-                usage: owned.iter().filter_map(|s| usage_of(s)).collect(),
+                step_budget: rf.step_budget,
+                red_team: rf.red_team || owned.iter().any(|&i| facts[i].red_team),
+                attack_succeeded: rf.attack_succeeded.or_else(|| owned.iter().find_map(|&i| facts[i].attack_succeeded)),
+                usage: owned.iter().filter_map(|&i| usage_of(&facts[i])).collect(),
                 guardrails,
                 evaluations,
             });
@@ -334,9 +335,9 @@ impl Store {
             let span = spans[i];
             let who = who_for(i);
             let time_ns = sane_time(span.end_ns, self.spans[pos].arrival_ms);
-            let f = &span.facts;
+            let f = &facts[i];
             let kind = match f.role {
-                SpanRole::Llm => usage_of(span).map(|usage| CallKind::Llm {
+                SpanRole::Llm => usage_of(f).map(|usage| CallKind::Llm {
                     model: f.llm.as_ref().and_then(|l| l.model.clone()),
                     provider: f.llm.as_ref().and_then(|l| l.provider.clone()),
                     usage,
@@ -391,8 +392,14 @@ impl Store {
             }
         }
 
+        drop(facts);
+        // Settled: the rollups have what the facts said; the attributes still say it.
         for &pos in &span_pos {
-            self.spans[pos].rolled = true;
+            let stored = &mut self.spans[pos];
+            stored.rolled = true;
+            let freed = stored.item.drop_facts();
+            stored.bytes -= freed;
+            self.used_bytes -= freed;
         }
         for &li in &log_pos {
             self.logs[li].rolled = true;

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use super::record::{ResourceRecord, SpanRecord};
+use super::record::{Attrs, ResourceRecord, SpanRecord};
 use super::*;
 use crate::model::{Outcome, StatusCode};
 use crate::semconv::{self, SpanInput, Value};
@@ -19,10 +19,11 @@ fn span(trace: u8, id: u8, parent: Option<u8>, attrs: &[(&str, Value)], error: b
         end_ns: u64::from(id) * 1000 + 500,
         status: if error { StatusCode::Error } else { StatusCode::Unset },
         status_message: "".into(),
-        attrs: Vec::new(),
+        attrs: Attrs::default(),
         events: Vec::new(),
         resource: Arc::new(ResourceRecord::default()),
-        facts,
+        role: facts.role,
+        facts: Some(Box::new(facts)),
     }
 }
 
@@ -165,7 +166,7 @@ fn logs_between_spans_do_not_break_run_assembly() {
         severity: 9,
         event_name: "".into(),
         body: AttrValue::Str("note".into()),
-        attrs: Vec::new(),
+        attrs: Attrs::default(),
         resource: Arc::new(ResourceRecord::default()),
         fact: None,
     };
@@ -176,4 +177,17 @@ fn logs_between_spans_do_not_break_run_assembly() {
     assert_eq!(store.counters().runs, 20);
     assert_eq!(store.trace_runs(&[20; 16]).map(|r| r[0].tool_calls), Some(2));
     assert_eq!(store.recent_runs(100, &|_| true).len(), 20);
+}
+
+#[test]
+fn facts_mapped_again_from_the_stored_span_equal_those_from_the_wire() {
+    let limits = crate::ingest::convert::Limits::default();
+    let mut spans = 0;
+    for (_, req) in crate::loadgen::bench_requests(4, 16) {
+        for s in crate::ingest::convert::traces(&req, limits).items {
+            assert_eq!(s.map(), *s.facts(), "span {}", s.name);
+            spans += 1;
+        }
+    }
+    assert!(spans > 200);
 }
