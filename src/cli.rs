@@ -18,6 +18,10 @@ pub struct Cli {
     /// Config file (default: the platform config dir's agentops-cockpit/config.toml).
     #[arg(long, global = true, env = "COCKPIT_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Record time to first frame and key press → frame latency; written to FILE as JSON when
+    /// the TUI exits.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub frame_timing: Option<PathBuf>,
     /// Engine and TUI flags (with no command).
     #[command(flatten)]
     pub engine: EngineArgs,

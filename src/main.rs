@@ -18,8 +18,12 @@ use agentops_cockpit::{control_cli, report, serve, tui_cmd};
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    agentops_cockpit::ui::timing::mark_start();
     let _ = color_eyre::install();
     let cli = Cli::parse();
+    if let Some(path) = &cli.frame_timing {
+        agentops_cockpit::ui::timing::enable(path.clone());
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -8,6 +8,7 @@ pub mod keymap;
 pub mod local;
 pub mod remote;
 pub mod theme;
+pub mod timing;
 pub mod views;
 pub mod widgets;
 
@@ -79,15 +80,17 @@ pub async fn run(backend: SharedBackend, theme: Theme, keymap: Keymap) -> Result
     };
 
     let mut terminal = ratatui::init();
+    let timing = timing::Timing::new();
     // Keys on a thread of their own: the loop never blocks on the terminal.
     let stop = Arc::new(AtomicBool::new(false));
     let input = {
-        let (tx, stop) = (tx.clone(), Arc::clone(&stop));
+        let (tx, stop, timing) = (tx.clone(), Arc::clone(&stop), timing.clone());
         std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 match event::poll(Duration::from_millis(100)) {
                     Ok(true) => match event::read() {
                         Ok(Event::Key(k)) if k.kind == KeyEventKind::Press => {
+                            timing.key();
                             if tx.send(Msg::Key(k)).is_err() {
                                 break;
                             }
@@ -106,6 +109,7 @@ pub async fn run(backend: SharedBackend, theme: Theme, keymap: Keymap) -> Result
     };
 
     let mut result = terminal.draw(|f| views::draw(f, &app, &theme)).map(|_| ()).map_err(|e| e.to_string());
+    timing.frame();
     while result.is_ok() {
         let Some(first) = rx.recv().await else { break };
         // Coalesce a burst of messages into one frame.
@@ -123,7 +127,9 @@ pub async fn run(backend: SharedBackend, theme: Theme, keymap: Keymap) -> Result
             break;
         }
         result = terminal.draw(|f| views::draw(f, &app, &theme)).map(|_| ()).map_err(|e| e.to_string());
+        timing.frame();
     }
+    timing.write();
     stop.store(true, Ordering::Relaxed);
     snap_task.abort();
     ratatui::restore();
