@@ -16,6 +16,9 @@ use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 
 use lasso::{MiniSpur, Spur, ThreadedRodeo};
+// Interning sits on the ingest path: FxHash, not SipHash (the keys are not secrets, and a
+// flood of colliding keys only fills the bounded interner).
+use rustc_hash::FxBuildHasher;
 use serde::Serialize;
 
 use super::record::AttrValue;
@@ -25,10 +28,12 @@ use crate::semconv::{AttrList, Value};
 const MAX_INTERNED_KEY: usize = 128;
 
 /// Every attribute key seen, as a u16 id; at most 65,535 keys, then keys are written inline.
-static KEYS: LazyLock<ThreadedRodeo<MiniSpur>> = LazyLock::new(ThreadedRodeo::new);
+static KEYS: LazyLock<ThreadedRodeo<MiniSpur, FxBuildHasher>> =
+    LazyLock::new(|| ThreadedRodeo::with_hasher(FxBuildHasher));
 
 /// Interned text values (see the module comment).
-static VALUES: LazyLock<ThreadedRodeo<Spur>> = LazyLock::new(ThreadedRodeo::new);
+static VALUES: LazyLock<ThreadedRodeo<Spur, FxBuildHasher>> =
+    LazyLock::new(|| ThreadedRodeo::with_hasher(FxBuildHasher));
 /// Distinct values interned per key id.
 static VALUES_OF_KEY: LazyLock<Box<[AtomicU16]>> =
     LazyLock::new(|| (0..=u16::MAX).map(|_| AtomicU16::new(0)).collect());
@@ -107,6 +112,14 @@ pub struct AttrsBuilder {
     buf: Vec<u8>,
 }
 
+/// The key's interned id (looked up first: almost every key is already there).
+fn key_id(key: &str) -> Option<MiniSpur> {
+    if key.len() > MAX_INTERNED_KEY {
+        return None;
+    }
+    KEYS.get(key).or_else(|| KEYS.try_get_or_intern(key).ok())
+}
+
 fn put_varint(buf: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         buf.push((v as u8) | 0x80);
@@ -134,8 +147,7 @@ impl AttrsBuilder {
     }
 
     fn key(&mut self, tag: u8, key: &str) {
-        let id = (key.len() <= MAX_INTERNED_KEY).then(|| KEYS.try_get_or_intern(key).ok()).flatten();
-        self.key_as(tag, key, id);
+        self.key_as(tag, key, key_id(key));
     }
 
     fn key_as(&mut self, tag: u8, key: &str, id: Option<MiniSpur>) {
@@ -172,27 +184,20 @@ impl AttrsBuilder {
     }
 
     fn text(&mut self, kind: u8, key: &str, s: &str, limit: usize) {
-        if kind == STR && s.len() <= limit {
-            let key_id = (key.len() <= MAX_INTERNED_KEY).then(|| KEYS.try_get_or_intern(key).ok()).flatten();
-            match key_id.and_then(|k| Self::value_id(k, s)) {
-                Some(v) => {
-                    self.key_as(INTERNED, key, key_id);
-                    put_varint(&mut self.buf, lasso::Key::into_usize(v) as u64);
-                }
-                None => self.inline_text(kind, key, s, limit),
-            }
-            return;
-        }
-        self.inline_text(kind, key, s, limit);
-    }
-
-    fn inline_text(&mut self, kind: u8, key: &str, s: &str, limit: usize) {
+        let key_id = key_id(key);
         let kept = cut(s, limit);
+        if kind == STR && kept.len() == s.len() {
+            if let Some(v) = key_id.and_then(|k| Self::value_id(k, s)) {
+                self.key_as(INTERNED, key, key_id);
+                put_varint(&mut self.buf, lasso::Key::into_usize(v) as u64);
+                return;
+            }
+        }
         if kept.len() < s.len() {
-            self.key(CUT, key);
+            self.key_as(CUT, key, key_id);
             put_varint(&mut self.buf, s.len() as u64);
         } else {
-            self.key(kind, key);
+            self.key_as(kind, key, key_id);
         }
         put_varint(&mut self.buf, kept.len() as u64);
         self.buf.extend_from_slice(kept.as_bytes());
