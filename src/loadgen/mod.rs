@@ -294,6 +294,7 @@ async fn drive(o: &Options, prepared: &Arc<Vec<Prepared>>, side_signals: bool) -
     let started = Instant::now();
     let deadline = started + o.duration;
     let per_conn_rate = o.rate.map(|r| r / o.connections.max(1) as f64);
+    let run_prefix = u64::from(rand::random::<u32>() & 0x00ff_ffff);
     let mut tasks = Vec::new();
     for c in 0..o.connections.max(1) {
         let (prepared, totals, latency) = (Arc::clone(prepared), Arc::clone(&totals), Arc::clone(&latency));
@@ -301,8 +302,9 @@ async fn drive(o: &Options, prepared: &Arc<Vec<Prepared>>, side_signals: bool) -
         tasks.push(tokio::spawn(async move {
             let mut i = c;
             let mut sent_here = 0u64;
-            // Every send carries fresh trace ids (else the engine would rightly deduplicate).
-            let mut serial = (c as u64) << 40;
+            // Every send carries fresh trace ids (else the engine would rightly deduplicate), also
+            // across runs against the same engine: a random run prefix, the connection, a count.
+            let mut serial = (run_prefix << 40) | ((c as u64) << 32);
             let conn_start = Instant::now();
             while Instant::now() < deadline {
                 let p = &prepared[i % prepared.len()];
