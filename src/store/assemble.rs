@@ -40,6 +40,10 @@ pub struct RunRecord {
     pub retries: u32,
     /// A guardrail blocked something in the run.
     pub blocked: bool,
+    /// The usage of the run's LLM calls (kept here so the Runs view needs no re-mapping once
+    /// the spans' facts are let go).
+    #[serde(skip)]
+    pub usage: Vec<super::settle::Usage>,
 }
 
 /// The runs of a trace and which run each span belongs to.
@@ -122,6 +126,7 @@ pub fn assemble_with_owners(spans: &[&SpanRecord]) -> Assembly {
             handoffs: 0,
             retries: 0,
             blocked: false,
+            usage: Vec::new(),
         });
     }
     let mut owners = vec![None; spans.len()];
@@ -152,7 +157,10 @@ pub fn assemble_with_owners(spans: &[&SpanRecord]) -> Assembly {
             run.retries += 1;
         }
         match f.role {
-            SpanRole::Llm => run.llm_calls += 1,
+            SpanRole::Llm => {
+                run.llm_calls += 1;
+                run.usage.extend(super::settle::usage_of(f));
+            }
             SpanRole::Tool => {
                 run.tool_calls += 1;
                 run.tool_errors += u32::from(f.tool.as_ref().is_some_and(|t| t.error_class.is_some()));

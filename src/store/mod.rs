@@ -162,12 +162,20 @@ pub fn heap(n: usize) -> usize {
     }
 }
 
+/// Heap bytes of a run record's strings and usage list.
+fn run_bytes(r: &RunRecord) -> usize {
+    heap(r.agent.len())
+        + r.version.as_ref().map_or(0, |v| heap(v.len()))
+        + heap(r.usage.capacity() * size_of::<settle::Usage>())
+        + r.usage.iter().map(|u| u.model.as_ref().map_or(0, |m| heap(m.len()))).sum::<usize>()
+        + 48
+}
+
 /// Bytes a trace entry costs beside its spans: the map slot (at hashbrown's typical load) and
 /// its runs.
 fn trace_bytes(entry: &TraceEntry) -> usize {
     let slot = (size_of::<(TraceId, TraceEntry)>() + 1) * 8 / 7;
-    let runs: usize =
-        entry.runs.iter().map(|r| heap(r.agent.len()) + r.version.as_ref().map_or(0, |v| heap(v.len())) + 48).sum();
+    let runs: usize = entry.runs.iter().map(run_bytes).sum();
     slot + heap(entry.runs.capacity() * size_of::<RunRecord>())
         + runs
         + heap(entry.span_seqs.capacity() * 8)

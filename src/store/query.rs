@@ -171,21 +171,6 @@ impl Store {
             }
             let Some(entry) = self.traces.get(trace) else { continue };
             let Some(run) = entry.runs.iter().find(|r| r.span_id == *span_id) else { continue };
-            let spans = self.spans_of(trace);
-            let assembly = super::assemble::assemble_with_owners(&spans);
-            let slot = assembly.runs.iter().position(|r| r.span_id == *span_id);
-            let owned: Vec<&SpanRecord> = spans
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| slot.is_some() && assembly.owner[*i] == slot)
-                .map(|(_, s)| *s)
-                .collect();
-            // Only LLM spans carry usage; their facts are mapped again once let go.
-            let usage = owned
-                .iter()
-                .filter(|s| s.role == crate::model::SpanRole::Llm)
-                .filter_map(|s| super::settle::usage_of(&s.facts()))
-                .collect();
             let row = RunRow {
                 end_ns: run.end_ns,
                 trace_id: hex::encode(trace),
@@ -196,7 +181,7 @@ impl Store {
                 steps: run.llm_calls + run.tool_calls,
                 tool_calls: run.tool_calls,
                 tool_errors: run.tool_errors,
-                usage,
+                usage: run.usage.clone(),
                 cost_usd: None,
                 blocked: run.blocked,
             };
