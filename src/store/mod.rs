@@ -24,11 +24,11 @@ use settle::Settled;
 struct Stored<T> {
     /// Position in its own deque's sequence (contiguous per kind: index = seq − front's seq).
     seq: u64,
-    /// Arrival order across spans, logs and points: the oldest evicts first.
-    order: u64,
-    bytes: usize,
-    /// Wall-clock arrival, ms since the epoch.
+    /// Wall-clock arrival, ms since the epoch: across spans, logs and points the oldest evicts
+    /// first.
     arrival_ms: u64,
+    /// Bytes charged to the budget (u32 keeps a boxed span slot in mimalloc's 160-byte class).
+    bytes: u32,
     /// Already handed to the rollups.
     rolled: bool,
     item: T,
@@ -108,7 +108,6 @@ pub struct Store {
     next_span_seq: u64,
     next_log_seq: u64,
     next_point_seq: u64,
-    next_order: u64,
     /// Boxed so the ring's unused room (up to half of it after a doubling) costs a pointer per
     /// slot, not a whole record.
     spans: VecDeque<Box<Stored<SpanRecord>>>,
@@ -128,6 +127,11 @@ pub struct Store {
     run_index: std::collections::BTreeSet<(u64, TraceId, SpanId)>,
     /// The newest guardrail decisions, newest last.
     guard_events: VecDeque<query::GuardSeen>,
+}
+
+/// An item's charge as stored (an item over 4 GiB cannot arrive: requests are capped far lower).
+fn charge(bytes: usize) -> u32 {
+    u32::try_from(bytes).unwrap_or(u32::MAX)
 }
 
 /// Guardrail decisions remembered for the Safety view's feed.
@@ -214,7 +218,6 @@ impl Store {
             next_span_seq: 0,
             next_log_seq: 0,
             next_point_seq: 0,
-            next_order: 0,
             spans: VecDeque::new(),
             logs: VecDeque::new(),
             points: VecDeque::new(),
@@ -243,8 +246,6 @@ impl Store {
             self.count_span(&span);
             let seq = self.next_span_seq;
             self.next_span_seq += 1;
-            let order = self.next_order;
-            self.next_order += 1;
             let bytes = span_bytes(&span);
             self.used_bytes += bytes;
             self.seen.insert(key);
@@ -255,7 +256,7 @@ impl Store {
             if touched.last() != Some(&span.trace_id) {
                 touched.push(span.trace_id);
             }
-            self.spans.push_back(Box::new(Stored { seq, order, bytes, arrival_ms: now_ms, rolled: false, item: span }));
+            self.spans.push_back(Box::new(Stored { seq, bytes: charge(bytes), arrival_ms: now_ms, rolled: false, item: span }));
             self.counters.spans_stored += 1;
         }
         touched.sort_unstable();
@@ -354,8 +355,6 @@ impl Store {
             }
             let seq = self.next_log_seq;
             self.next_log_seq += 1;
-            let order = self.next_order;
-            self.next_order += 1;
             let rolled = match log.trace_id {
                 Some(trace) => {
                     let entry = self.traces.entry(trace).or_default();
@@ -373,7 +372,7 @@ impl Store {
             let bytes =
                 size_of::<Stored<LogRecord>>() + log.event_name.len() + log.body.heap_bytes() + attrs_bytes(&log.attrs);
             self.used_bytes += bytes;
-            self.logs.push_back(Stored { seq, order, bytes, arrival_ms: now_ms, rolled, item: log });
+            self.logs.push_back(Stored { seq, bytes: charge(bytes), arrival_ms: now_ms, rolled, item: log });
         }
         self.evict();
     }
@@ -384,12 +383,10 @@ impl Store {
             self.counters.metric_points += 1;
             let seq = self.next_point_seq;
             self.next_point_seq += 1;
-            let order = self.next_order;
-            self.next_order += 1;
             let bytes =
                 size_of::<Stored<PointRecord>>() + point.metric.len() + point.unit.len() + attrs_bytes(&point.attrs);
             self.used_bytes += bytes;
-            self.points.push_back(Stored { seq, order, bytes, arrival_ms: now_ms, rolled: true, item: point });
+            self.points.push_back(Stored { seq, bytes: charge(bytes), arrival_ms: now_ms, rolled: true, item: point });
         }
         self.evict();
     }
@@ -397,9 +394,9 @@ impl Store {
     /// Evicts the oldest items (of any kind) until the store fits its budget.
     fn evict(&mut self) {
         while self.used_bytes() > self.budget_bytes {
-            let span_seq = self.spans.front().map_or(u64::MAX, |s| s.order);
-            let log_seq = self.logs.front().map_or(u64::MAX, |s| s.order);
-            let point_seq = self.points.front().map_or(u64::MAX, |s| s.order);
+            let span_seq = self.spans.front().map_or(u64::MAX, |s| s.arrival_ms);
+            let log_seq = self.logs.front().map_or(u64::MAX, |s| s.arrival_ms);
+            let point_seq = self.points.front().map_or(u64::MAX, |s| s.arrival_ms);
             let oldest = span_seq.min(log_seq).min(point_seq);
             if oldest == u64::MAX {
                 break;
@@ -411,14 +408,14 @@ impl Store {
                     self.settle_trace(trace);
                 }
                 if let Some(log) = self.logs.pop_front() {
-                    self.used_bytes -= log.bytes;
+                    self.used_bytes -= log.bytes as usize;
                     self.counters.logs_evicted += 1;
                     if let Some(trace) = log.item.trace_id {
                         self.forget_log(trace, log.seq);
                     }
                 }
             } else if let Some(point) = self.points.pop_front() {
-                self.used_bytes -= point.bytes;
+                self.used_bytes -= point.bytes as usize;
                 self.counters.points_evicted += 1;
             }
         }
@@ -432,7 +429,7 @@ impl Store {
         let Some(span) = self.spans.pop_front() else {
             return;
         };
-        self.used_bytes -= span.bytes;
+        self.used_bytes -= span.bytes as usize;
         self.counters.spans_evicted += 1;
         let trace = span.item.trace_id;
         self.seen.remove(&span_key(&trace, &span.item.span_id));

@@ -104,7 +104,7 @@ pub struct SpanRecord {
     /// Attributes, values cut at the limit.
     pub attrs: Attrs,
     /// Events.
-    pub events: Vec<EventRecord>,
+    pub events: Box<[EventRecord]>,
     /// The resource, shared by the spans of one resource block.
     pub resource: Arc<ResourceRecord>,
     /// What the span is (kept when the facts are let go).

@@ -397,8 +397,8 @@ impl Store {
         for &pos in &span_pos {
             let stored = &mut self.spans[pos];
             stored.rolled = true;
-            let freed = stored.item.drop_facts();
-            stored.bytes -= freed;
+            let freed = stored.item.drop_facts().min(stored.bytes as usize);
+            stored.bytes -= freed as u32;
             self.used_bytes -= freed;
         }
         for &li in &log_pos {

@@ -20,7 +20,7 @@ fn span(trace: u8, id: u8, parent: Option<u8>, attrs: &[(&str, Value)], error: b
         status: if error { StatusCode::Error } else { StatusCode::Unset },
         status_message: "".into(),
         attrs: Attrs::default(),
-        events: Vec::new(),
+        events: Box::default(),
         resource: Arc::new(ResourceRecord::default()),
         role: facts.role,
         facts: Some(Box::new(facts)),
@@ -190,4 +190,11 @@ fn facts_mapped_again_from_the_stored_span_equal_those_from_the_wire() {
         }
     }
     assert!(spans > 200);
+}
+
+#[test]
+fn a_boxed_span_slot_fits_mimallocs_160_byte_class() {
+    // The memory budget per span (DESIGN §10) counts on it; a new field must pay for itself.
+    assert!(size_of::<Stored<SpanRecord>>() <= 160, "{}", size_of::<Stored<SpanRecord>>());
+    assert_eq!(heap(size_of::<Stored<SpanRecord>>()), 160);
 }
