@@ -256,7 +256,13 @@ impl Store {
             if touched.last() != Some(&span.trace_id) {
                 touched.push(span.trace_id);
             }
-            self.spans.push_back(Box::new(Stored { seq, bytes: charge(bytes), arrival_ms: now_ms, rolled: false, item: span }));
+            self.spans.push_back(Box::new(Stored {
+                seq,
+                bytes: charge(bytes),
+                arrival_ms: now_ms,
+                rolled: false,
+                item: span,
+            }));
             self.counters.spans_stored += 1;
         }
         touched.sort_unstable();
