@@ -2,6 +2,10 @@
 
 use serde::Serialize;
 
+/// Shared, immutable text: what the mapping reads is interned per ingest thread, so the spans
+/// of a fleet share one copy of each agent, version, model and tool name.
+pub type Text = std::sync::Arc<str>;
+
 /// A 16-byte OpenTelemetry trace id.
 pub type TraceId = [u8; 16];
 /// An 8-byte OpenTelemetry span id.
@@ -254,9 +258,9 @@ pub struct Evaluation {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct LlmFacts {
     /// Response model, else request model.
-    pub model: Option<String>,
+    pub model: Option<Text>,
     /// The provider (openai, anthropic, …).
-    pub provider: Option<String>,
+    pub provider: Option<Text>,
     /// Input tokens, cached ones included.
     pub input_tokens: Option<u64>,
     /// Output tokens, reasoning ones included.
@@ -273,7 +277,7 @@ pub struct LlmFacts {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct ToolFacts {
     /// The tool's name.
-    pub name: Option<String>,
+    pub name: Option<Text>,
     /// Read or write, when declared.
     pub side_effect: SideEffect,
     /// Why it failed, when it failed.
@@ -289,17 +293,17 @@ pub struct SpanFacts {
     #[serde(skip)]
     pub run_marker: Option<RunMarker>,
     /// Agent name, with the resource's `service.name` as the last resort.
-    pub agent_name: Option<String>,
+    pub agent_name: Option<Text>,
     /// Agent version.
-    pub agent_version: Option<String>,
+    pub agent_version: Option<Text>,
     /// Prompt version.
-    pub prompt_version: Option<String>,
+    pub prompt_version: Option<Text>,
     /// Deployment environment.
-    pub environment: Option<String>,
+    pub environment: Option<Text>,
     /// Session / conversation id.
-    pub session: Option<String>,
+    pub session: Option<Text>,
     /// Scenario (task type).
-    pub scenario: Option<String>,
+    pub scenario: Option<Text>,
     /// Explicit outcome, when the span declares one.
     pub outcome: Option<Outcome>,
     /// LLM-call details, for LLM spans.
@@ -323,7 +327,7 @@ pub struct SpanFacts {
     /// The span's status was ERROR.
     pub is_error: bool,
     /// `error.type`, when set.
-    pub error_type: Option<String>,
+    pub error_type: Option<Text>,
 }
 
 /// Span status codes as OTLP numbers them.

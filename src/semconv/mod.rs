@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap;
 
 use crate::model::{
     Evaluation, GuardrailDecision, GuardrailStage, GuardrailVerdict, LlmFacts, Outcome, RunMarker, SideEffect,
-    SpanFacts, SpanRole, ToolCallDecision, ToolCallOutcome, ToolErrorClass, ToolFacts,
+    SpanFacts, SpanRole, Text, ToolCallDecision, ToolCallOutcome, ToolErrorClass, ToolFacts,
 };
 
 /// Something the cockpit reads from the attributes.
@@ -142,6 +142,30 @@ impl<'a> Value<'a> {
     }
 }
 
+thread_local! {
+    /// Text the mapping has read on this thread; cleared when full, so ids cannot grow it.
+    static INTERNED: std::cell::RefCell<rustc_hash::FxHashSet<Text>> = std::cell::RefCell::default();
+}
+
+/// Distinct texts an ingest thread keeps before starting over.
+const INTERNED_MAX: usize = 16_384;
+
+/// One shared copy of `s` per thread (per cache generation).
+pub fn intern(s: &str) -> Text {
+    INTERNED.with(|cell| {
+        let mut set = cell.borrow_mut();
+        if let Some(t) = set.get(s) {
+            return Text::clone(t);
+        }
+        if set.len() >= INTERNED_MAX {
+            set.clear();
+        }
+        let t: Text = s.into();
+        set.insert(Text::clone(&t));
+        t
+    })
+}
+
 /// A list of attributes the mapping can walk without copying.
 pub trait AttrList {
     /// Calls `f` for every attribute, in order.
@@ -259,6 +283,11 @@ impl<'a> Filled<'a> {
 
     fn text(&self, concept: Concept) -> Option<String> {
         self.get(concept).and_then(Value::text).map(Cow::into_owned)
+    }
+
+    /// The concept's text, interned.
+    fn shared(&self, concept: Concept) -> Option<Text> {
+        self.get(concept).and_then(Value::text).map(|t| intern(&t))
     }
 
     fn str_is(&self, concept: Concept, options: &[&str]) -> bool {
@@ -383,16 +412,16 @@ where
         SpanRole::Other
     };
 
-    let error_type = f.text(Concept::ErrorType);
+    let error_type = f.shared(Concept::ErrorType);
     let mut facts = SpanFacts {
         role,
         run_marker,
-        agent_name: f.text(Concept::AgentName),
-        agent_version: f.text(Concept::AgentVersion),
-        prompt_version: f.text(Concept::PromptVersion),
-        environment: f.text(Concept::Environment),
-        session: f.text(Concept::Session),
-        scenario: f.text(Concept::Scenario),
+        agent_name: f.shared(Concept::AgentName),
+        agent_version: f.shared(Concept::AgentVersion),
+        prompt_version: f.shared(Concept::PromptVersion),
+        environment: f.shared(Concept::Environment),
+        session: f.shared(Concept::Session),
+        scenario: f.shared(Concept::Scenario),
         outcome: f.text(Concept::Outcome).and_then(|s| Outcome::parse(&s)),
         retry: f.get(Concept::Retry).and_then(Value::as_f64).is_some_and(|n| n > 0.0),
         red_team: f.str_is(Concept::EvalSuite, &["red_team", "redteam", "red-team"]),
@@ -405,8 +434,8 @@ where
 
     if role == SpanRole::Llm {
         facts.llm = Some(LlmFacts {
-            model: f.text(Concept::Model),
-            provider: f.text(Concept::Provider),
+            model: f.shared(Concept::Model),
+            provider: f.shared(Concept::Provider),
             input_tokens: f.u64(Concept::InputTokens),
             output_tokens: f.u64(Concept::OutputTokens),
             cache_read_tokens: f.u64(Concept::CacheReadTokens),
@@ -416,7 +445,7 @@ where
     }
 
     if role == SpanRole::Tool {
-        let name = f.text(Concept::ToolName).or_else(|| tool_name_from_span_name(input.name));
+        let name = f.shared(Concept::ToolName).or_else(|| tool_name_from_span_name(input.name).map(|n| intern(&n)));
         let error_class = f
             .text(Concept::ErrorClass)
             .and_then(|s| ToolErrorClass::parse(&s))

@@ -58,7 +58,7 @@ fn agent_name_sources_in_order() {
     check_order(
         &[("traceloop.span.kind", s("agent"))],
         &["gen_ai.agent.name", "agent.name", "traceloop.entity.name", "gen_ai.workflow.name"],
-        |f| f.agent_name.clone(),
+        |f| f.agent_name.as_deref().map(str::to_owned),
     );
     // The resource's service.name is the last resort.
     let f = map_full("x", false, &[], &[("service.name", s("billing"))]);
@@ -84,7 +84,7 @@ fn agent_version_mixes_span_and_resource() {
 #[test]
 fn prompt_version_sources_in_order() {
     check_order(&[], &["cockpit.prompt.version", "llm.prompt_template.version", "traceloop.prompt.version"], |f| {
-        f.prompt_version.clone()
+        f.prompt_version.as_deref().map(str::to_owned)
     });
 }
 
@@ -102,12 +102,12 @@ fn environment_from_resource() {
 
 #[test]
 fn session_sources_in_order() {
-    check_order(&[], &["gen_ai.conversation.id", "session.id"], |f| f.session.clone());
+    check_order(&[], &["gen_ai.conversation.id", "session.id"], |f| f.session.as_deref().map(str::to_owned));
 }
 
 #[test]
 fn scenario_sources_in_order() {
-    check_order(&[], &["cockpit.run.scenario", "gen_ai.workflow.name"], |f| f.scenario.clone());
+    check_order(&[], &["cockpit.run.scenario", "gen_ai.workflow.name"], |f| f.scenario.as_deref().map(str::to_owned));
 }
 
 #[test]
@@ -148,14 +148,14 @@ const LLM: (&str, Value<'static>) = ("gen_ai.operation.name", Value::Str("chat")
 #[test]
 fn model_sources_in_order() {
     check_order(&[LLM], &["gen_ai.response.model", "gen_ai.request.model", "llm.model_name"], |f| {
-        f.llm.as_ref().and_then(|l| l.model.clone())
+        f.llm.as_ref().and_then(|l| l.model.as_deref()).map(str::to_owned)
     });
 }
 
 #[test]
 fn provider_sources_in_order() {
     check_order(&[LLM], &["gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system"], |f| {
-        f.llm.as_ref().and_then(|l| l.provider.clone())
+        f.llm.as_ref().and_then(|l| l.provider.as_deref()).map(str::to_owned)
     });
 }
 
@@ -257,7 +257,7 @@ fn tool_name_sources_in_order() {
     check_order(
         &[("traceloop.span.kind", s("tool"))],
         &["gen_ai.tool.name", "tool.name", "traceloop.entity.name"],
-        |f| f.tool.as_ref().and_then(|t| t.name.clone()),
+        |f| f.tool.as_ref().and_then(|t| t.name.as_deref()).map(str::to_owned),
     );
     // MCP: the span name's target.
     let f = map_full("tools/call get_weather", false, &[("mcp.method.name", s("tools/call"))], &[]);

@@ -114,8 +114,8 @@ pub fn assemble_with_owners(spans: &[&SpanRecord]) -> Assembly {
         run_slot.insert(i, runs.len());
         runs.push(RunRecord {
             span_id: span.span_id,
-            agent: f.agent_name.clone().unwrap_or_else(|| "unknown".to_owned()),
-            version: f.agent_version.clone(),
+            agent: f.agent_name.as_deref().unwrap_or("unknown").to_owned(),
+            version: f.agent_version.as_deref().map(str::to_owned),
             outcome,
             start_ns: span.start_ns,
             end_ns: span.end_ns,

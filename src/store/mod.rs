@@ -279,11 +279,18 @@ impl Store {
             SpanRole::Llm => self.counters.llm_calls += 1,
             SpanRole::Tool => {
                 self.counters.tool_calls += 1;
-                let name = f.tool.as_ref().and_then(|t| t.name.clone()).unwrap_or_else(|| span.name.to_string());
+                let name = f.tool.as_ref().and_then(|t| t.name.as_deref()).unwrap_or(&span.name);
                 let failed = f.tool.as_ref().is_some_and(|t| t.error_class.is_some());
-                let counts = self.tools.entry(name).or_default();
-                counts.calls += 1;
-                counts.errors += u64::from(failed);
+                // Look up by &str first: a tool seen before costs no allocation.
+                match self.tools.get_mut(name) {
+                    Some(counts) => {
+                        counts.calls += 1;
+                        counts.errors += u64::from(failed);
+                    }
+                    None => {
+                        self.tools.insert(name.to_owned(), ToolCounts { calls: 1, errors: u64::from(failed) });
+                    }
+                }
             }
             _ => {}
         }
@@ -295,7 +302,7 @@ impl Store {
             self.guard_events.push_back(query::GuardSeen {
                 time_ns: span.end_ns,
                 trace_id: span.trace_id,
-                agent: f.agent_name.clone().or_else(|| span.resource.service.clone()).unwrap_or_default(),
+                agent: f.agent_name.as_deref().or(span.resource.service.as_deref()).unwrap_or_default().to_owned(),
                 decision: g.clone(),
             });
         }

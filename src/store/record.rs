@@ -160,19 +160,10 @@ impl SpanRecord {
     }
 }
 
-/// Approximate heap bytes of a boxed `SpanFacts`.
+/// Approximate heap bytes of a boxed `SpanFacts`. Its texts are interned: shared with every
+/// other span that says the same, and bounded by the ingest threads' caches, so not charged.
 fn facts_heap_bytes(f: &SpanFacts) -> usize {
-    let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
-    std::mem::size_of::<SpanFacts>()
-        + opt(&f.agent_name)
-        + opt(&f.agent_version)
-        + opt(&f.prompt_version)
-        + opt(&f.environment)
-        + opt(&f.session)
-        + opt(&f.scenario)
-        + opt(&f.error_type)
-        + f.llm.as_ref().map_or(0, |l| opt(&l.model) + opt(&l.provider))
-        + f.tool.as_ref().map_or(0, |t| opt(&t.name))
+    super::heap(std::mem::size_of::<SpanFacts>())
         + f.guardrails.len() * 96
         + f.evaluations.len() * 64
         + f.tool_decisions.len() * 48

@@ -191,9 +191,9 @@ pub fn sane_time(ns: u64, arrival_ms: u64) -> u64 {
 
 fn who_of_span(span: &SpanRecord, f: &SpanFacts) -> Who {
     Who {
-        agent: f.agent_name.clone().or_else(|| span.resource.service.clone()).unwrap_or_else(|| UNKNOWN.into()),
-        version: f.agent_version.clone().unwrap_or_else(|| UNKNOWN.into()),
-        environment: f.environment.clone().unwrap_or_else(|| UNKNOWN.into()),
+        agent: f.agent_name.as_deref().or(span.resource.service.as_deref()).unwrap_or(UNKNOWN).to_owned(),
+        version: f.agent_version.as_deref().unwrap_or(UNKNOWN).to_owned(),
+        environment: f.environment.as_deref().unwrap_or(UNKNOWN).to_owned(),
     }
 }
 
@@ -209,7 +209,7 @@ fn who_of_log(log: &LogRecord) -> Who {
 pub(crate) fn usage_of(f: &SpanFacts) -> Option<Usage> {
     let l = f.llm.as_ref()?;
     Some(Usage {
-        model: l.model.clone(),
+        model: l.model.as_deref().map(str::to_owned),
         input: l.input_tokens.unwrap_or(0),
         output: l.output_tokens.unwrap_or(0),
         cache_read: l.cache_read_tokens.unwrap_or(0),
@@ -313,7 +313,7 @@ impl Store {
                 who: run_who[r].clone(),
                 trace_id: trace,
                 span_id: run.span_id,
-                scenario: rf.scenario.clone(),
+                scenario: rf.scenario.as_deref().map(str::to_owned),
                 outcome: run.outcome,
                 duration_ms: root.duration_ns() as f64 / 1e6,
                 steps: run.llm_calls + run.tool_calls,
@@ -338,13 +338,13 @@ impl Store {
             let f = &facts[i];
             let kind = match f.role {
                 SpanRole::Llm => usage_of(f).map(|usage| CallKind::Llm {
-                    model: f.llm.as_ref().and_then(|l| l.model.clone()),
-                    provider: f.llm.as_ref().and_then(|l| l.provider.clone()),
+                    model: f.llm.as_ref().and_then(|l| l.model.as_deref()).map(str::to_owned),
+                    provider: f.llm.as_ref().and_then(|l| l.provider.as_deref()).map(str::to_owned),
                     usage,
-                    error_type: f.error_type.clone(),
+                    error_type: f.error_type.as_deref().map(str::to_owned),
                 }),
                 SpanRole::Tool => f.tool.as_ref().map(|t| CallKind::Tool {
-                    name: t.name.clone().unwrap_or_else(|| span.name.to_string()),
+                    name: t.name.as_deref().unwrap_or(&span.name).to_owned(),
                     error_class: t.error_class,
                     side_effect: t.side_effect,
                 }),
