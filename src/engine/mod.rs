@@ -116,7 +116,7 @@ enum Kind {
 /// outside the store: requests being decoded, the ingest queue, facts of unsettled traces
 /// being freed across threads, and the allocator's own slack (measured in BENCHMARKS.md: RSS
 /// peaked at 1.8× the store's bytes under flat-out load).
-pub const STORE_SHARE_PERCENT: usize = 50;
+pub const STORE_SHARE_PERCENT: usize = 45;
 
 /// The store's byte budget under a process memory budget.
 pub fn store_budget(memory_budget: usize) -> usize {
