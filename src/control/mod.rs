@@ -512,7 +512,11 @@ impl ControlPlane {
             .filter_map(|id| self.approval(id))
             .filter(|a| status.is_none_or(|s| a.status == s))
             .collect();
-        out.sort_by_key(|a| std::cmp::Reverse(a.created_ms));
+        // Requests of the same millisecond in a fixed order (by agent, then tool), not by their
+        // random ids: the list must not reshuffle between refreshes.
+        out.sort_by(|a, b| {
+            b.created_ms.cmp(&a.created_ms).then_with(|| a.agent.cmp(&b.agent)).then_with(|| a.tool.cmp(&b.tool))
+        });
         out
     }
 
