@@ -114,14 +114,7 @@ struct Prepared {
 }
 
 fn prepare(batch: Batch) -> Prepared {
-    let ids: Vec<[u8; 16]> = batch
-        .traces
-        .resource_spans
-        .iter()
-        .flat_map(|r| &r.scope_spans)
-        .flat_map(|s| &s.spans)
-        .filter_map(|s| s.trace_id.as_slice().try_into().ok())
-        .collect();
+    let ids = batch.trace_ids();
     Prepared {
         traces: PreEncoded::new(&batch.traces, &ids),
         logs: PreEncoded::new(&batch.logs, &ids),

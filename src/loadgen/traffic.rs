@@ -45,6 +45,17 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// The trace id of every span, in order (repeats included).
+    pub fn trace_ids(&self) -> Vec<[u8; 16]> {
+        self.traces
+            .resource_spans
+            .iter()
+            .flat_map(|r| &r.scope_spans)
+            .flat_map(|s| &s.spans)
+            .filter_map(|s| s.trace_id.as_slice().try_into().ok())
+            .collect()
+    }
+
     /// Log records in `logs`.
     pub fn log_records(&self) -> u64 {
         self.logs.resource_logs.iter().flat_map(|r| &r.scope_logs).map(|s| s.log_records.len() as u64).sum()

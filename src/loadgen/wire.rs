@@ -102,14 +102,7 @@ mod tests {
     #[test]
     fn stamping_the_bytes_equals_stamping_the_message() {
         let b = &batches(2, 8, &Shape::default())[1];
-        let ids: Vec<[u8; 16]> = b
-            .traces
-            .resource_spans
-            .iter()
-            .flat_map(|r| &r.scope_spans)
-            .flat_map(|s| &s.spans)
-            .filter_map(|s| s.trace_id.as_slice().try_into().ok())
-            .collect();
+        let ids = b.trace_ids();
         let pre = PreEncoded::new(&b.traces, &ids);
         assert_eq!(pre.stamps(), ids.len(), "one offset per span");
         let mut expected = b.traces.clone();

@@ -6,7 +6,9 @@
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::model::{Outcome, SpanId, SpanRole, StatusCode};
+use std::borrow::Cow;
+
+use crate::model::{Outcome, SpanFacts, SpanId, SpanRole, StatusCode};
 
 use super::record::SpanRecord;
 
@@ -74,9 +76,14 @@ pub fn assemble(spans: &[&SpanRecord]) -> Vec<RunRecord> {
 
 /// Finds the runs among the spans of one trace, and the run each span belongs to.
 pub fn assemble_with_owners(spans: &[&SpanRecord]) -> Assembly {
+    let facts: Vec<Cow<'_, SpanFacts>> = spans.iter().map(|s| s.facts()).collect();
+    assemble_with_facts(spans, &facts)
+}
+
+/// The same, with each span's facts already at hand (`facts[i]` for `spans[i]`).
+pub fn assemble_with_facts(spans: &[&SpanRecord], facts: &[Cow<'_, SpanFacts>]) -> Assembly {
     let index: FxHashMap<SpanId, usize> = spans.iter().enumerate().map(|(i, s)| (s.span_id, i)).collect();
     let parent_of = |i: usize| spans[i].parent.and_then(|p| index.get(&p).copied()).filter(|&p| p != i);
-    let facts: Vec<std::borrow::Cow<'_, crate::model::SpanFacts>> = spans.iter().map(|s| s.facts()).collect();
 
     let best = facts.iter().filter_map(|f| f.run_marker).min();
     let is_candidate = |i: usize| match best {

@@ -237,24 +237,6 @@ impl AttrsBuilder {
         put_varint(&mut self.buf, n as u64);
     }
 
-    /// An owned value.
-    pub fn value(&mut self, key: &str, v: &AttrValue) {
-        match v {
-            AttrValue::Str(s) => self.str(key, s, usize::MAX),
-            AttrValue::Truncated { prefix, original_bytes } => {
-                self.key(CUT, key);
-                put_varint(&mut self.buf, *original_bytes as u64);
-                put_varint(&mut self.buf, prefix.len() as u64);
-                self.buf.extend_from_slice(prefix.as_bytes());
-            }
-            AttrValue::Int(i) => self.int(key, *i),
-            AttrValue::Double(d) => self.double(key, *d),
-            AttrValue::Bool(b) => self.bool(key, *b),
-            AttrValue::Json(s) => self.json(key, s, usize::MAX),
-            AttrValue::Bytes { bytes } => self.bytes(key, *bytes),
-        }
-    }
-
     /// The packed attributes.
     pub fn finish(self) -> Attrs {
         Attrs(self.buf.into_boxed_slice())
@@ -345,21 +327,6 @@ impl Attrs {
     /// Bytes of the buffer.
     pub fn heap_bytes(&self) -> usize {
         self.0.len()
-    }
-
-    /// No attributes.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl FromIterator<(String, AttrValue)> for Attrs {
-    fn from_iter<I: IntoIterator<Item = (String, AttrValue)>>(iter: I) -> Self {
-        let mut b = AttrsBuilder::default();
-        for (k, v) in iter {
-            b.value(&k, &v);
-        }
-        b.finish()
     }
 }
 

@@ -121,13 +121,6 @@ impl SpanRecord {
         self.end_ns.saturating_sub(self.start_ns)
     }
 
-    /// Attaches what the mapping read.
-    pub fn with_facts(mut self, facts: SpanFacts) -> Self {
-        self.role = facts.role;
-        self.facts = Some(Box::new(facts));
-        self
-    }
-
     /// What the span means: kept, or mapped again from the stored attributes.
     pub fn facts(&self) -> Cow<'_, SpanFacts> {
         match &self.facts {

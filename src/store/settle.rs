@@ -8,7 +8,7 @@ use rustc_hash::FxHashSet;
 use serde::Serialize;
 
 use super::Store;
-use super::assemble::assemble_with_owners;
+use super::assemble::assemble_with_facts;
 use super::record::{LogRecord, SpanRecord};
 use crate::model::{
     Evaluation, GuardrailDecision, Outcome, SideEffect, SpanFacts, SpanId, SpanRole, ToolCallDecision, ToolErrorClass,
@@ -258,7 +258,7 @@ impl Store {
             .collect();
         let spans: Vec<&SpanRecord> = span_pos.iter().map(|i| &self.spans[*i].item).collect();
         let facts: Vec<Cow<'_, SpanFacts>> = spans.iter().map(|s| s.facts()).collect();
-        let assembly = assemble_with_owners(&spans);
+        let assembly = assemble_with_facts(&spans, &facts);
         let run_who: Vec<Who> = assembly
             .runs
             .iter()
