@@ -8,52 +8,69 @@ use agentops_cockpit::analytics::prices::PriceTable;
 use agentops_cockpit::analytics::rollup::Rollups;
 use agentops_cockpit::engine::{Engine, EngineConfig};
 use agentops_cockpit::ingest::convert::{self, Limits};
-use agentops_cockpit::loadgen::{bench_requests, stamp_trace_ids};
+use agentops_cockpit::ingest::lean;
+use agentops_cockpit::loadgen::bench_requests;
+use agentops_cockpit::loadgen::wire::PreEncoded;
 use agentops_cockpit::store::Store;
 use agentops_cockpit::store::settle::SettlePolicy;
+use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 
 mod common;
 
-/// Requests as the loadgen sends them: 20 runs each.
-fn encoded() -> (u64, Vec<Vec<u8>>) {
+/// Requests as the loadgen sends them (20 runs each), pre-encoded with their trace ids' places.
+fn encoded() -> (u64, Vec<PreEncoded>) {
     let reqs = bench_requests(8, 20);
     let spans = reqs.iter().map(|(n, _)| n).sum::<u64>() / reqs.len() as u64;
-    (spans, reqs.iter().map(|(_, r)| r.encode_to_vec()).collect())
+    let pre = reqs
+        .iter()
+        .map(|(_, r)| {
+            let ids: Vec<[u8; 16]> = r
+                .resource_spans
+                .iter()
+                .flat_map(|r| &r.scope_spans)
+                .flat_map(|s| &s.spans)
+                .filter_map(|s| s.trace_id.as_slice().try_into().ok())
+                .collect();
+            PreEncoded::new(r, &ids)
+        })
+        .collect();
+    (spans, pre)
 }
 
-fn decode(req: &[u8]) -> ExportTraceServiceRequest {
-    ExportTraceServiceRequest::decode(req).unwrap_or_default()
+/// Decodes as the receivers do: the strings stay slices of the body.
+fn decode(body: Bytes) -> lean::ExportTraceServiceRequest {
+    lean::ExportTraceServiceRequest::decode(body).unwrap_or_default()
 }
 
 fn stages(c: &mut Criterion) {
-    let (spans, bodies) = encoded();
+    let (spans, pre) = encoded();
+    let bodies: Vec<Bytes> = pre.iter().map(|p| p.stamped(0)).collect();
     let mut g = c.benchmark_group("ingest");
     g.throughput(Throughput::Elements(spans));
     let mut i = 0usize;
     g.bench_function("decode", |b| {
         b.iter(|| {
             i += 1;
-            decode(&bodies[i % bodies.len()])
+            decode(bodies[i % bodies.len()].clone())
         })
     });
     g.bench_function("decode+normalize", |b| {
         b.iter(|| {
             i += 1;
-            convert::traces(&decode(&bodies[i % bodies.len()]), Limits::default())
+            convert::lean_traces(&decode(bodies[i % bodies.len()].clone()), Limits::default())
         })
     });
     let mut store = Store::new(256 << 20);
     let mut rollups = Rollups::new(PriceTable::builtin());
     let mut serial = 0u64;
+    // Fresh trace ids every request, so the store keeps inserting rather than deduplicating.
     g.bench_function("decode+normalize+store+rollups", |b| {
         b.iter(|| {
             serial += 1;
-            let mut req = decode(&bodies[serial as usize % bodies.len()]);
-            stamp_trace_ids(&mut req, serial);
-            let converted = convert::traces(&req, Limits::default());
+            let req = decode(pre[serial as usize % pre.len()].stamped(serial));
+            let converted = convert::lean_traces(&req, Limits::default());
             let now = agentops_cockpit::engine::worker::now_ms();
             store.insert_spans(converted.items, now);
             store.settle(now, SettlePolicy::default(), true);

@@ -121,12 +121,27 @@ async fn bad_input_is_refused_and_good_data_still_counts() {
     let err = client.export(request("t", big)).await.expect_err("bomb must fail");
     assert_eq!(err.code(), tonic::Code::ResourceExhausted, "{err}");
 
-    // Invalid UTF-8 in strings: protobuf refuses the request; JSON replaces the bytes and keeps it.
-    let mut utf8 = request("triage", vec![span(60, 1, None, "NAME_", vec![], false)]).encode_to_vec();
+    // Invalid UTF-8 in strings: over protobuf the span holding it is rejected and its neighbour
+    // kept; JSON replaces the bytes and keeps the span.
+    let both = vec![span(60, 1, None, "NAME_", vec![], false), span(65, 1, None, "fine", vec![], false)];
+    let mut utf8 = request("triage", both).encode_to_vec();
     let at = utf8.windows(5).position(|w| w == b"NAME_").expect("name bytes");
     utf8[at + 4] = 0xff;
-    let (st, body) = post(&server, "/v1/traces", proto, None, utf8).await;
-    assert_eq!(st, 400, "{body}");
+    let resp = reqwest::Client::new()
+        .post(server.http_url("/v1/traces"))
+        .header("content-type", proto)
+        .body(utf8)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 200);
+    let answer = opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse::decode(
+        resp.bytes().await.expect("body"),
+    )
+    .expect("export response");
+    let partial = answer.partial_success.expect("partial success");
+    assert_eq!(partial.rejected_spans, 1);
+    assert!(partial.error_message.contains("the name is not UTF-8"), "{}", partial.error_message);
     let mut j = serde_json::to_vec(&request("triage", vec![span(61, 1, None, "NAME_", vec![], false)])).expect("json");
     let at = j.windows(5).position(|w| w == b"NAME_").expect("name bytes");
     j[at + 4] = 0xff;
@@ -152,8 +167,8 @@ async fn bad_input_is_refused_and_good_data_still_counts() {
     let (st, _) = post(&server, "/v1/traces", proto, None, good).await;
     assert_eq!(st, 200);
     let stats = server.settled().await;
-    assert_eq!(stats["spans_accepted"], 1 + 1 + 2 + 4, "{stats}");
-    assert_eq!(stats["runs"], 1 + 1 + 2 + 1, "{stats}");
+    assert_eq!(stats["spans_accepted"], 1 + 1 + 1 + 2 + 4, "{stats}");
+    assert_eq!(stats["runs"], 1 + 1 + 1 + 2 + 1, "{stats}");
     assert_eq!(stats["tool_calls"], 2, "{stats}");
     assert!(stats["requests_invalid"].as_u64().unwrap_or(0) >= 7, "{stats}");
 }

@@ -75,6 +75,11 @@ impl EngineConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Throttled;
 
+/// Room reserved in the ingest queue; given back when the store has applied the items (or when
+/// dropped unused).
+#[derive(Debug)]
+pub struct Room(OwnedSemaphorePermit);
+
 /// Counters kept at the door (before the store).
 #[derive(Debug, Default)]
 struct DoorCounters {
@@ -231,18 +236,35 @@ impl Engine {
         rejected: u64,
         job: impl FnOnce(OwnedSemaphorePermit) -> Job,
     ) -> Result<(), Throttled> {
-        let permit = match Arc::clone(&self.permits).try_acquire_many_owned(self.permits_for(n)) {
-            Ok(p) => p,
+        let Room(permit) = self.room(kind, n)?;
+        self.enqueue(kind, permit, n, rejected, job);
+        Ok(())
+    }
+
+    fn room(&self, kind: Kind, n: usize) -> Result<Room, Throttled> {
+        match Arc::clone(&self.permits).try_acquire_many_owned(self.permits_for(n)) {
+            Ok(p) => Ok(Room(p)),
             Err(_) => {
                 self.door.requests_throttled.fetch_add(1, Ordering::Relaxed);
                 if matches!(kind, Kind::Spans) {
                     self.door.spans_throttled.fetch_add(n as u64, Ordering::Relaxed);
                 }
-                return Err(Throttled);
+                Err(Throttled)
             }
-        };
-        self.enqueue(kind, permit, n, rejected, job);
-        Ok(())
+        }
+    }
+
+    /// Room in the queue for up to `n` spans, taken before they are converted: an overloaded
+    /// receiver then answers [`Throttled`] without paying for a conversion it would throw away.
+    pub fn reserve_spans(&self, n: usize) -> Result<Room, Throttled> {
+        self.room(Kind::Spans, n)
+    }
+
+    /// Queues converted spans into room reserved for them.
+    pub fn submit_reserved_spans(&self, Room(permit): Room, c: Converted<SpanRecord>) {
+        let n = c.items.len();
+        let items = c.items;
+        self.enqueue(Kind::Spans, permit, n, c.rejected, move |p| Job::Spans(items, p));
     }
 
     async fn wait_submit(&self, kind: Kind, n: usize, rejected: u64, job: impl FnOnce(OwnedSemaphorePermit) -> Job) {

@@ -3,6 +3,7 @@
 //! Shared by the gRPC, HTTP and file-replay paths. An unusable item is counted and described,
 //! never allowed to sink the good items around it.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -12,7 +13,8 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::{Exemplar, metric::Data, number_data_point};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 
-use crate::model::{SpanId, StatusCode, TraceId};
+use super::lean;
+use crate::model::{SpanId, StatusCode, Text, TraceId};
 use crate::semconv::{self, AttrList, SpanInput, Value};
 use crate::store::record::{
     AttrValue, Attrs, AttrsBuilder, EventRecord, LogRecord, PointRecord, ResourceRecord, SpanRecord,
@@ -185,68 +187,182 @@ fn optional_id<const N: usize>(bytes: &[u8], what: &str) -> Result<Option<[u8; N
     Ok((id != [0; N]).then_some(id))
 }
 
-/// Validates and maps the spans of a trace export request.
+/// Validates and maps the spans of a trace export request in opentelemetry-proto's types (the
+/// JSON, replay and demo paths).
 pub fn traces(req: &ExportTraceServiceRequest, limits: Limits) -> Converted<SpanRecord> {
+    match lean::ExportTraceServiceRequest::from_otlp(req) {
+        Ok(lean) => lean_traces(&lean, limits),
+        Err(e) => {
+            let mut out = Converted::default();
+            for _ in req.resource_spans.iter().flat_map(|r| &r.scope_spans).flat_map(|s| &s.spans) {
+                out.reject(format!("cannot read the request: {e}"));
+            }
+            out
+        }
+    }
+}
+
+/// Attributes read once per span, borrowed from the request, for the mapping and the packing.
+type Scalars<'r> = Vec<(&'r str, Value<'r>)>;
+
+/// Buffers reused from span to span.
+#[derive(Default)]
+struct Scratch<'r> {
+    span: Scalars<'r>,
+    events: Scalars<'r>,
+    ranges: Vec<(&'r str, Range<usize>)>,
+}
+
+/// Validates and maps the spans of a trace export request as the receivers decode it.
+pub fn lean_traces(req: &lean::ExportTraceServiceRequest, limits: Limits) -> Converted<SpanRecord> {
     let mut out = Converted::default();
+    let mut scratch = Scratch::default();
     for rs in &req.resource_spans {
-        let resource = resource_record(rs.resource.as_ref(), limits);
-        let res_kvs = rs.resource.as_ref().map_or(&[][..], |r| r.attributes.as_slice());
-        for ss in &rs.scope_spans {
-            for span in &ss.spans {
-                let ids = trace_id(&span.trace_id).and_then(|t| {
-                    let s = span_id(&span.span_id, "span id")?;
-                    let p = optional_id::<8>(&span.parent_span_id, "parent span id")?;
-                    Ok((t, s, p))
-                });
-                let (trace, id, parent) = match ids {
-                    Ok(ids) => ids,
-                    Err(e) => {
-                        out.reject(format!("span {:?}: {e}", truncate(&span.name, 64)));
-                        continue;
-                    }
-                };
-                let status = StatusCode::from_i32(span.status.as_ref().map_or(0, |s| s.code));
-                let facts = semconv::map_span(
-                    SpanInput {
-                        name: &span.name,
-                        is_error: status == StatusCode::Error,
-                        attrs: span.attributes.as_slice(),
-                        resource: res_kvs,
-                    },
-                    span.events.iter().map(|e| (e.name.as_str(), e.attributes.as_slice())),
-                );
-                out.items.push(SpanRecord {
-                    trace_id: trace,
-                    span_id: id,
-                    parent,
-                    name: truncate(&span.name, limits.max_attr_bytes).into(),
-                    kind: span.kind,
-                    start_ns: span.start_time_unix_nano,
-                    end_ns: span.end_time_unix_nano,
-                    status,
-                    status_message: span
-                        .status
-                        .as_ref()
-                        .map_or("", |s| truncate(&s.message, limits.max_attr_bytes))
-                        .into(),
-                    attrs: attrs(&span.attributes, limits),
-                    events: span
-                        .events
-                        .iter()
-                        .map(|e| EventRecord {
-                            name: truncate(&e.name, limits.max_attr_bytes).into(),
-                            time_ns: e.time_unix_nano,
-                            attrs: attrs(&e.attributes, limits),
-                        })
-                        .collect(),
-                    resource: Arc::clone(&resource),
-                    role: facts.role,
-                    facts: Some(Box::new(facts)),
-                });
+        let kvs = rs.resource.as_ref().map_or(&[][..], |r| r.attributes.as_slice());
+        let mut res_kvs = Scalars::new();
+        let resource = push_scalars(kvs, &mut res_kvs).and_then(|()| {
+            let service = res_kvs.iter().find(|(k, _)| *k == "service.name").and_then(|(_, v)| v.text());
+            Ok(Arc::new(ResourceRecord {
+                service: service.map(|s| s.into_owned()),
+                attrs: packed(kvs, &res_kvs, limits)?,
+            }))
+        });
+        let resource = match resource {
+            Ok(r) => r,
+            Err(e) => {
+                for _ in rs.scope_spans.iter().flat_map(|s| &s.spans) {
+                    out.reject(format!("resource: {e}"));
+                }
+                continue;
+            }
+        };
+        for span in rs.scope_spans.iter().flat_map(|s| &s.spans) {
+            match lean_span(span, &res_kvs, &resource, limits, &mut scratch) {
+                Ok(record) => out.items.push(record),
+                Err(e) => {
+                    let name = String::from_utf8_lossy(&span.name);
+                    out.reject(format!("span {:?}: {e}", truncate(&name, 64)));
+                }
             }
         }
     }
     out
+}
+
+fn lean_span<'r>(
+    span: &'r lean::Span,
+    res_kvs: &[(&'r str, Value<'r>)],
+    resource: &Arc<ResourceRecord>,
+    limits: Limits,
+    scratch: &mut Scratch<'r>,
+) -> Result<SpanRecord, String> {
+    let trace = trace_id(&span.trace_id)?;
+    let id = span_id(&span.span_id, "span id")?;
+    let parent = optional_id::<8>(&span.parent_span_id, "parent span id")?;
+    let name = utf8(&span.name, "the name")?;
+    let status_message = span.status.as_ref().map_or(Ok(""), |s| utf8(&s.message, "the status message"))?;
+    let status = StatusCode::from_i32(span.status.as_ref().map_or(0, |s| s.code));
+    scratch.span.clear();
+    push_scalars(&span.attributes, &mut scratch.span)?;
+    scratch.events.clear();
+    scratch.ranges.clear();
+    for e in &span.events {
+        let from = scratch.events.len();
+        push_scalars(&e.attributes, &mut scratch.events)?;
+        scratch.ranges.push((utf8(&e.name, "an event name")?, from..scratch.events.len()));
+    }
+    let events = span
+        .events
+        .iter()
+        .zip(&scratch.ranges)
+        .map(|(e, (name, range))| {
+            Ok(EventRecord {
+                name: shared(truncate(name, limits.max_attr_bytes)),
+                time_ns: e.time_unix_nano,
+                attrs: packed(&e.attributes, &scratch.events[range.clone()], limits)?,
+            })
+        })
+        .collect::<Result<Box<[_]>, String>>()?;
+    let facts = semconv::map_span(
+        SpanInput { name, is_error: status == StatusCode::Error, attrs: scratch.span.as_slice(), resource: res_kvs },
+        scratch.ranges.iter().map(|(name, range)| (*name, &scratch.events[range.clone()])),
+    );
+    Ok(SpanRecord {
+        trace_id: trace,
+        span_id: id,
+        parent,
+        name: shared(truncate(name, limits.max_attr_bytes)),
+        kind: span.kind,
+        start_ns: span.start_time_unix_nano,
+        end_ns: span.end_time_unix_nano,
+        status,
+        status_message: truncate(status_message, limits.max_attr_bytes).into(),
+        attrs: packed(&span.attributes, &scratch.span, limits)?,
+        events,
+        resource: Arc::clone(resource),
+        role: facts.role,
+        facts: Some(Box::new(facts)),
+    })
+}
+
+/// Longest name shared through the interner; longer ones are their own allocation.
+const MAX_SHARED_NAME: usize = 256;
+
+/// A span or event name, shared with the spans of the same name this thread has seen: names are
+/// few (the semantic conventions ask for low-cardinality names), so a hot span need not carry
+/// its own copy. The interner is bounded, so names that are really ids cost only their bytes.
+pub fn shared(name: &str) -> Text {
+    if name.len() <= MAX_SHARED_NAME { semconv::intern(name) } else { name.into() }
+}
+
+fn utf8<'r>(bytes: &'r [u8], what: &str) -> Result<&'r str, String> {
+    std::str::from_utf8(bytes).map_err(|_| format!("{what} is not UTF-8"))
+}
+
+/// Appends the attributes as the mapping reads them, checking their text is UTF-8.
+fn push_scalars<'r>(kvs: &'r [lean::KeyValue], out: &mut Scalars<'r>) -> Result<(), String> {
+    use lean::any_value::Value as V;
+    for kv in kvs {
+        let key = utf8(&kv.key, "an attribute key")?;
+        let value = match kv.value.as_ref().and_then(|a| a.value.as_ref()) {
+            Some(V::StringValue(s)) => {
+                Value::Str(std::str::from_utf8(s).map_err(|_| format!("attribute {key:?} is not UTF-8"))?)
+            }
+            Some(V::IntValue(i)) => Value::Int(*i),
+            Some(V::DoubleValue(d)) => Value::Double(*d),
+            Some(V::BoolValue(b)) => Value::Bool(*b),
+            Some(V::ArrayValue(_) | V::KvlistValue(_) | V::BytesValue(_)) | None => Value::Other,
+        };
+        out.push((key, value));
+    }
+    Ok(())
+}
+
+/// Packs attributes already read by `push_scalars` (arrays and maps become JSON text).
+fn packed(kvs: &[lean::KeyValue], scalars: &[(&str, Value<'_>)], limits: Limits) -> Result<Attrs, String> {
+    use lean::any_value::Value as V;
+    let limit = limits.max_attr_bytes;
+    let mut b = AttrsBuilder::with_capacity(kvs.len());
+    for (kv, &(key, value)) in kvs.iter().zip(scalars) {
+        match value {
+            Value::Str(s) => b.str(key, s, limit),
+            Value::Int(i) => b.int(key, i),
+            Value::Double(d) => b.double(key, d),
+            Value::Bool(v) => b.bool(key, v),
+            Value::Other => match kv.value.as_ref().filter(|a| a.value.is_some()) {
+                Some(any) => match &any.value {
+                    Some(V::BytesValue(v)) => b.bytes(key, v.len()),
+                    _ => {
+                        let otlp =
+                            any.to_otlp().ok_or_else(|| format!("attribute {key:?} holds text that is not UTF-8"))?;
+                        b.json(key, &any_to_json(&otlp).to_string(), limit);
+                    }
+                },
+                None => b.str(key, "", limit),
+            },
+        }
+    }
+    Ok(b.finish())
 }
 
 /// Validates and maps the records of a logs export request.

@@ -13,15 +13,14 @@ use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
-use tonic::codec::CompressionEncoding;
+use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceResponse};
+use tonic::codec::{CompressionEncoding, EnabledCompressionEncodings};
+use tonic::codegen::{Body, BoxFuture, Service, StdError};
+use tonic::server::{NamedService, UnaryService};
 use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use super::convert;
+use super::{convert, lean};
 use crate::engine::{Engine, Throttled};
 
 /// The three OTLP services over one engine.
@@ -56,17 +55,19 @@ fn done<M>(submitted: Result<(), Throttled>, response: M) -> Result<Response<M>,
     submitted.map(|()| Response::new(response)).map_err(|Throttled| throttled())
 }
 
-#[tonic::async_trait]
-impl TraceService for GrpcIngest {
-    async fn export(
+impl GrpcIngest {
+    /// One trace export: convert, submit, answer.
+    fn export_traces(
         &self,
-        req: Request<ExportTraceServiceRequest>,
+        req: Request<lean::ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
         self.authorize(&req)?;
-        let c = convert::traces(req.get_ref(), self.engine.config().limits);
+        let room = self.engine.reserve_spans(req.get_ref().span_count()).map_err(|Throttled| throttled())?;
+        let c = convert::lean_traces(req.get_ref(), self.engine.config().limits);
         let partial = (c.rejected > 0)
             .then(|| ExportTracePartialSuccess { rejected_spans: c.rejected as i64, error_message: c.message() });
-        done(self.engine.submit_spans(c), ExportTraceServiceResponse { partial_success: partial })
+        self.engine.submit_reserved_spans(room, c);
+        Ok(Response::new(ExportTraceServiceResponse { partial_success: partial }))
     }
 }
 
@@ -100,6 +101,82 @@ impl LogsService for GrpcIngest {
     }
 }
 
+/// What the trace service does with a request.
+type ExportFn = dyn Fn(Request<lean::ExportTraceServiceRequest>) -> Result<Response<ExportTraceServiceResponse>, Status>
+    + Send
+    + Sync;
+
+/// The OTLP trace service, decoding into `lean` messages (the generated server of
+/// opentelemetry-proto decodes into owned strings). Gzip accepted.
+#[derive(Clone)]
+pub struct LeanTraceServer {
+    export: Arc<ExportFn>,
+    max_request_bytes: usize,
+}
+
+const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+impl LeanTraceServer {
+    /// A service answering every export with `export`.
+    pub fn new(
+        export: impl Fn(Request<lean::ExportTraceServiceRequest>) -> Result<Response<ExportTraceServiceResponse>, Status>
+        + Send
+        + Sync
+        + 'static,
+        max_request_bytes: usize,
+    ) -> Self {
+        Self { export: Arc::new(export), max_request_bytes }
+    }
+}
+
+impl NamedService for LeanTraceServer {
+    const NAME: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
+}
+
+/// The one method, as tonic's unary plumbing wants it.
+struct Export(Arc<ExportFn>);
+
+impl UnaryService<lean::ExportTraceServiceRequest> for Export {
+    type Response = ExportTraceServiceResponse;
+    type Future = std::future::Ready<Result<Response<ExportTraceServiceResponse>, Status>>;
+
+    fn call(&mut self, request: Request<lean::ExportTraceServiceRequest>) -> Self::Future {
+        std::future::ready((self.0)(request))
+    }
+}
+
+impl<B> Service<http::Request<B>> for LeanTraceServer
+where
+    B: Body + Send + 'static,
+    B::Error: Into<StdError> + Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = std::convert::Infallible;
+    type Future = BoxFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, _cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        if req.uri().path() != EXPORT_PATH {
+            return Box::pin(async { Ok(Status::unimplemented("no such method").into_http()) });
+        }
+        let export = Export(Arc::clone(&self.export));
+        let max = self.max_request_bytes;
+        Box::pin(async move {
+            let codec =
+                tonic_prost::ProstCodec::<ExportTraceServiceResponse, lean::ExportTraceServiceRequest>::default();
+            let mut accept = EnabledCompressionEncodings::default();
+            accept.enable(CompressionEncoding::Gzip);
+            let mut grpc = tonic::server::Grpc::new(codec)
+                .apply_compression_config(accept, EnabledCompressionEncodings::default())
+                .apply_max_message_size_config(Some(max), None);
+            Ok(grpc.unary(export, req).await)
+        })
+    }
+}
+
 /// Serves the three services on a bound listener until `shutdown` resolves.
 pub async fn serve(
     ingest: GrpcIngest,
@@ -107,9 +184,8 @@ pub async fn serve(
     max_request_bytes: usize,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), tonic::transport::Error> {
-    let traces = TraceServiceServer::new(ingest.clone())
-        .accept_compressed(CompressionEncoding::Gzip)
-        .max_decoding_message_size(max_request_bytes);
+    let trace_ingest = ingest.clone();
+    let traces = LeanTraceServer::new(move |req| trace_ingest.export_traces(req), max_request_bytes);
     let metrics = MetricsServiceServer::new(ingest.clone())
         .accept_compressed(CompressionEncoding::Gzip)
         .max_decoding_message_size(max_request_bytes);

@@ -15,14 +15,12 @@ use opentelemetry_proto::tonic::collector::logs::v1::{
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceResponse};
 use prost::Message;
 
 use super::convert::{self, Converted};
 use super::json::{self, Decoded};
-use super::{RpcStatus, body, code};
+use super::{RpcStatus, body, code, lean};
 use crate::engine::{Engine, Throttled};
 
 /// What the HTTP receiver needs.
@@ -125,15 +123,30 @@ async fn export(State(st): State<HttpIngest>, headers: HeaderMap, raw: Body, sig
     let limits = st.engine.config().limits;
     match signal {
         Signal::Traces => {
-            let decoded = match decode_request::<ExportTraceServiceRequest>(enc, &bytes, json::traces) {
+            let decoded = match enc {
+                Encoding::Proto => lean::ExportTraceServiceRequest::decode(bytes::Bytes::from(bytes))
+                    .map(Traces::Lean)
+                    .map_err(|e| format!("invalid protobuf: {e}")),
+                Encoding::Json => json::parse_object(&bytes).and_then(json::traces).map(Traces::Otlp),
+            };
+            let decoded = match decoded {
                 Ok(d) => d,
                 Err(e) => return invalid(&st, enc, e),
             };
-            let c = merge(convert::traces(&decoded.request, limits), decoded);
+            // Room first, so an overloaded receiver does not convert what it will refuse.
+            let room = match st.engine.reserve_spans(decoded.span_count()) {
+                Ok(room) => room,
+                Err(Throttled) => return throttled(enc),
+            };
+            let c = match decoded {
+                Traces::Lean(req) => convert::lean_traces(&req, limits),
+                Traces::Otlp(d) => merge(convert::traces(&d.request, limits), d),
+            };
             let partial = (c.rejected > 0)
                 .then(|| ExportTracePartialSuccess { rejected_spans: c.rejected as i64, error_message: c.message() });
             let json = partial_json("rejectedSpans", &c);
-            answer(enc, st.engine.submit_spans(c), ExportTraceServiceResponse { partial_success: partial }, json)
+            st.engine.submit_reserved_spans(room, c);
+            answer(enc, Ok(()), ExportTraceServiceResponse { partial_success: partial }, json)
         }
         Signal::Metrics => {
             let decoded = match decode_request::<ExportMetricsServiceRequest>(enc, &bytes, json::metrics) {
@@ -160,6 +173,24 @@ async fn export(State(st): State<HttpIngest>, headers: HeaderMap, raw: Body, sig
             });
             let json = partial_json("rejectedLogRecords", &c);
             answer(enc, st.engine.submit_logs(c), ExportLogsServiceResponse { partial_success: partial }, json)
+        }
+    }
+}
+
+/// A trace request as decoded: protobuf straight into lean messages, JSON through
+/// opentelemetry-proto's types.
+enum Traces {
+    Lean(lean::ExportTraceServiceRequest),
+    Otlp(Decoded<opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest>),
+}
+
+impl Traces {
+    fn span_count(&self) -> usize {
+        match self {
+            Traces::Lean(req) => req.span_count(),
+            Traces::Otlp(d) => {
+                d.request.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum()
+            }
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod convert;
 pub mod grpc;
 pub mod http;
 pub mod json;
+pub mod lean;
 pub mod replay;
 
 use prost::Message;

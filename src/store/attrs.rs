@@ -12,13 +12,14 @@
 //! values: models, providers, operation names and file paths become ids, while ids and free
 //! text (which would only fill the interner) stay inline.
 
+use std::cell::RefCell;
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 
 use lasso::{MiniSpur, Spur, ThreadedRodeo};
 // Interning sits on the ingest path: FxHash, not SipHash (the keys are not secrets, and a
 // flood of colliding keys only fills the bounded interner).
-use rustc_hash::FxBuildHasher;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 use serde::Serialize;
 
 use super::record::AttrValue;
@@ -112,12 +113,32 @@ pub struct AttrsBuilder {
     buf: Vec<u8>,
 }
 
-/// The key's interned id (looked up first: almost every key is already there).
+/// What this thread has already looked up in the shared interners, which take a shard lock on
+/// every lookup (a tenth of the ingest threads' time before this cache).
+#[derive(Default)]
+struct Local {
+    keys: FxHashMap<&'static str, MiniSpur>,
+    values: FxHashMap<&'static str, Spur>,
+}
+
+thread_local! {
+    static LOCAL: RefCell<Local> = RefCell::new(Local::default());
+}
+
+/// The key's interned id.
 fn key_id(key: &str) -> Option<MiniSpur> {
     if key.len() > MAX_INTERNED_KEY {
         return None;
     }
-    KEYS.get(key).or_else(|| KEYS.try_get_or_intern(key).ok())
+    LOCAL.with_borrow_mut(|local| {
+        if let Some(id) = local.keys.get(key) {
+            return Some(*id);
+        }
+        let keys: &'static ThreadedRodeo<MiniSpur, FxBuildHasher> = &KEYS;
+        let id = keys.get(key).or_else(|| keys.try_get_or_intern(key).ok())?;
+        local.keys.insert(keys.try_resolve(&id)?, id);
+        Some(id)
+    })
 }
 
 fn put_varint(buf: &mut Vec<u8>, mut v: u64) {
@@ -165,22 +186,36 @@ impl AttrsBuilder {
     }
 
     /// The interned id of a short value of an interned key that is not high-cardinality.
+    ///
+    /// Once a key is high-cardinality only this thread's cache is asked: its values are mostly
+    /// ids seen once, and asking the shared interner for each cost a shard lock (a value another
+    /// thread interned is then written inline, which only costs its bytes).
     fn value_id(key: MiniSpur, s: &str) -> Option<Spur> {
         if s.len() > MAX_INTERNED_VALUE {
             return None;
         }
-        if let Some(id) = VALUES.get(s) {
-            return Some(id);
-        }
-        let seen = VALUES_OF_KEY.get(lasso::Key::into_usize(key))?;
-        if seen.load(Ordering::Relaxed) >= VALUES_PER_KEY
-            || VALUE_BYTES.load(Ordering::Relaxed) + s.len() > MAX_VALUE_BYTES
-        {
-            return None;
-        }
-        seen.fetch_add(1, Ordering::Relaxed);
-        VALUE_BYTES.fetch_add(s.len(), Ordering::Relaxed);
-        VALUES.try_get_or_intern(s).ok()
+        LOCAL.with_borrow_mut(|local| {
+            if let Some(id) = local.values.get(s) {
+                return Some(*id);
+            }
+            let seen = VALUES_OF_KEY.get(lasso::Key::into_usize(key))?;
+            if seen.load(Ordering::Relaxed) >= VALUES_PER_KEY
+                || VALUE_BYTES.load(Ordering::Relaxed) + s.len() > MAX_VALUE_BYTES
+            {
+                return None;
+            }
+            let values: &'static ThreadedRodeo<Spur, FxBuildHasher> = &VALUES;
+            let id = match values.get(s) {
+                Some(id) => id,
+                None => {
+                    seen.fetch_add(1, Ordering::Relaxed);
+                    VALUE_BYTES.fetch_add(s.len(), Ordering::Relaxed);
+                    values.try_get_or_intern(s).ok()?
+                }
+            };
+            local.values.insert(values.try_resolve(&id)?, id);
+            Some(id)
+        })
     }
 
     fn text(&mut self, kind: u8, key: &str, s: &str, limit: usize) {

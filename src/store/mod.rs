@@ -9,11 +9,12 @@ pub mod settle;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::mem::size_of;
+use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
-use crate::model::{SpanId, SpanRole, TraceId};
+use crate::model::{SpanId, SpanRole, Text, TraceId};
 use crate::semconv::EventFact;
 use assemble::RunRecord;
 use record::{Attrs, EventRecord, LogRecord, PointRecord, SpanRecord};
@@ -193,7 +194,13 @@ fn attrs_bytes(attrs: &Attrs) -> usize {
 
 fn events_bytes(events: &[EventRecord]) -> usize {
     heap(std::mem::size_of_val(events))
-        + events.iter().map(|e| heap(e.name.len()) + attrs_bytes(&e.attrs)).sum::<usize>()
+        + events.iter().map(|e| text_bytes(&e.name) + attrs_bytes(&e.attrs)).sum::<usize>()
+}
+
+/// A shared name's cost: nothing while other spans share it; its allocation (two counters and
+/// the bytes) when only this span and the interner hold it, as a name that is really an id does.
+fn text_bytes(t: &Text) -> usize {
+    if Arc::strong_count(t) > 2 { 0 } else { heap(16 + t.len()) }
 }
 
 /// Bytes a span holds: its slot, strings, attributes, events, facts until settled, and its
@@ -201,7 +208,7 @@ fn events_bytes(events: &[EventRecord]) -> usize {
 fn span_bytes(s: &SpanRecord) -> usize {
     heap(size_of::<Stored<SpanRecord>>())
         + size_of::<Box<Stored<SpanRecord>>>()
-        + heap(s.name.len())
+        + text_bytes(&s.name)
         + heap(s.status_message.len())
         + attrs_bytes(&s.attrs)
         + events_bytes(&s.events)
@@ -324,7 +331,7 @@ impl Store {
             .collect();
         let runs = assemble::assemble(&spans);
         let old = match self.traces.get_mut(&trace) {
-            Some(entry) => std::mem::replace(&mut entry.runs, runs.clone()),
+            Some(entry) => std::mem::take(&mut entry.runs),
             None => return,
         };
         for run in &old {
@@ -332,7 +339,7 @@ impl Store {
             self.counters.runs = self.counters.runs.saturating_sub(1);
             if let Some(a) = self.agents.get_mut(&run.agent) {
                 a.runs = a.runs.saturating_sub(1);
-                if let Some(v) = a.versions.get_mut(&run.version_label()) {
+                if let Some(v) = a.versions.get_mut(run.version.as_deref().unwrap_or("unknown")) {
                     *v = v.saturating_sub(1);
                 }
             }
@@ -340,9 +347,16 @@ impl Store {
         for run in &runs {
             self.run_index.insert((run.end_ns, trace, run.span_id));
             self.counters.runs += 1;
-            let a = self.agents.entry(run.agent.clone()).or_default();
+            let a = cell(&mut self.agents, &run.agent);
             a.runs += 1;
-            *a.versions.entry(run.version_label()).or_default() += 1;
+            *cell(&mut a.versions, run.version.as_deref().unwrap_or("unknown")) += 1;
+        }
+        if let Some(entry) = self.traces.get_mut(&trace) {
+            // Assembly grows its lists by pushes (room for four runs for one, four usages for
+            // two); a trace is assembled once or twice and then kept for its whole life.
+            entry.runs = runs;
+            entry.runs.shrink_to_fit();
+            entry.runs.iter_mut().for_each(|r| r.usage.shrink_to_fit());
         }
         self.recharge(trace);
     }
@@ -521,3 +535,12 @@ impl Store {
 
 #[cfg(test)]
 mod tests;
+
+/// The entry for `key`, made on first use; looked up by `&str` so a name seen before costs no
+/// allocation (this runs for every run assembled).
+fn cell<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_owned(), V::default());
+    }
+    map.get_mut(key).expect("the entry was inserted above")
+}

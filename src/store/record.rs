@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 pub use super::attrs::{AttrRef, Attrs, AttrsBuilder};
-use crate::model::{SpanFacts, SpanId, SpanRole, StatusCode, TraceId};
+use crate::model::{SpanFacts, SpanId, SpanRole, StatusCode, Text, TraceId};
 use crate::semconv::{self, EventFact, SpanInput};
 
 /// An attribute value as the store keeps it; huge strings are cut at a limit.
@@ -72,8 +72,8 @@ pub struct ResourceRecord {
 /// A span event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventRecord {
-    /// Event name.
-    pub name: Box<str>,
+    /// Event name, shared like span names.
+    pub name: Text,
     /// Time, ns since the epoch.
     pub time_ns: u64,
     /// Event attributes.
@@ -89,8 +89,9 @@ pub struct SpanRecord {
     pub span_id: SpanId,
     /// Parent span id, `None` for a root.
     pub parent: Option<SpanId>,
-    /// Span name.
-    pub name: Box<str>,
+    /// Span name, shared with the other spans of that name (names are few; see
+    /// `ingest::convert::shared`).
+    pub name: Text,
     /// OTLP span kind number.
     pub kind: i32,
     /// Start, ns since the epoch (as sent).
