@@ -96,7 +96,7 @@ pub const RULES: &[Rule] = &[
 fn by_agent<C: Merge + Default + Clone>(t: &super::rollup::Table<C>) -> BTreeMap<String, C> {
     let mut out: BTreeMap<String, C> = BTreeMap::new();
     for (k, c) in &t.0 {
-        out.entry(k.agent.clone()).or_default().merge(c);
+        out.entry(k.agent.to_string()).or_default().merge(c);
     }
     out
 }
@@ -173,7 +173,7 @@ fn spend_over_budget(b: &Bucket, cfg: &AlertConfig, _: &AlertInputs, hours: f64)
 fn tool_error_spike(b: &Bucket, cfg: &AlertConfig, _: &AlertInputs, _: f64) -> Vec<Firing> {
     let mut tools: BTreeMap<&str, ToolCell> = BTreeMap::new();
     for (k, c) in &b.tools.0 {
-        tools.entry(k.what.as_str()).or_default().merge(c);
+        tools.entry(&*k.what).or_default().merge(c);
     }
     tools
         .into_iter()

@@ -119,11 +119,11 @@ type VersionCells = (RunCell, BTreeMap<String, ToolCell>);
 fn by_version(b: &Bucket) -> BTreeMap<String, BTreeMap<String, VersionCells>> {
     let mut out: BTreeMap<String, BTreeMap<String, VersionCells>> = BTreeMap::new();
     for (k, c) in &b.runs.0 {
-        out.entry(k.agent.clone()).or_default().entry(k.version.clone()).or_default().0.merge(c);
+        out.entry(k.agent.to_string()).or_default().entry(k.version.to_string()).or_default().0.merge(c);
     }
     for (k, c) in &b.tools.0 {
-        if let Some(v) = out.get_mut(&k.agent).and_then(|vs| vs.get_mut(&k.version)) {
-            v.1.entry(k.what.clone()).or_default().merge(c);
+        if let Some(v) = out.get_mut(&*k.agent).and_then(|vs| vs.get_mut(&*k.version)) {
+            v.1.entry(k.what.to_string()).or_default().merge(c);
         }
     }
     out

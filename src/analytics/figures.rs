@@ -386,21 +386,21 @@ pub fn summarize(b: &Bucket, ctx: &Context, prices: &PriceTable) -> Summary {
 
     // Per agent.
     let mut names: BTreeSet<&str> = BTreeSet::new();
-    names.extend(b.runs.0.keys().map(|k| k.agent.as_str()));
-    names.extend(b.llm.0.keys().map(|k| k.agent.as_str()));
-    names.extend(b.tools.0.keys().map(|k| k.agent.as_str()));
+    names.extend(b.runs.0.keys().map(|k| &*k.agent));
+    names.extend(b.llm.0.keys().map(|k| &*k.agent));
+    names.extend(b.tools.0.keys().map(|k| &*k.agent));
     let agents = names
         .into_iter()
         .map(|name| {
-            let runs: RunCell = merged(b.runs.0.iter().filter(|(k, _)| k.agent == name).map(|(_, c)| c.clone()));
-            let llm: LlmCell = merged(b.llm.0.iter().filter(|(k, _)| k.agent == name).map(|(_, c)| c.clone()));
-            let tools: ToolCell = merged(b.tools.0.iter().filter(|(k, _)| k.agent == name).map(|(_, c)| c.clone()));
-            let trips: u64 = b.guards.0.iter().filter(|(k, _)| k.agent == name).map(|(_, c)| c.trips()).sum();
+            let runs: RunCell = merged(b.runs.0.iter().filter(|(k, _)| *k.agent == *name).map(|(_, c)| c.clone()));
+            let llm: LlmCell = merged(b.llm.0.iter().filter(|(k, _)| *k.agent == *name).map(|(_, c)| c.clone()));
+            let tools: ToolCell = merged(b.tools.0.iter().filter(|(k, _)| *k.agent == *name).map(|(_, c)| c.clone()));
+            let trips: u64 = b.guards.0.iter().filter(|(k, _)| *k.agent == *name).map(|(_, c)| c.trips()).sum();
             let mut versions: Vec<(u64, String)> = Vec::new();
-            for (k, c) in b.runs.0.iter().filter(|(k, _)| k.agent == name) {
-                match versions.iter_mut().find(|(_, v)| *v == k.version) {
+            for (k, c) in b.runs.0.iter().filter(|(k, _)| *k.agent == *name) {
+                match versions.iter_mut().find(|(_, v)| **v == *k.version) {
                     Some(entry) => entry.0 = entry.0.max(c.last_ns),
-                    None => versions.push((c.last_ns, k.version.clone())),
+                    None => versions.push((c.last_ns, k.version.to_string())),
                 }
             }
             versions.sort();
@@ -430,12 +430,12 @@ pub fn summarize(b: &Bucket, ctx: &Context, prices: &PriceTable) -> Summary {
     // Per tool.
     let mut tool_names: BTreeMap<&str, (ToolCell, BTreeSet<String>)> = BTreeMap::new();
     for (k, c) in &b.tools.0 {
-        let entry = tool_names.entry(k.what.as_str()).or_default();
+        let entry = tool_names.entry(&*k.what).or_default();
         entry.0.merge(c);
-        entry.1.insert(k.agent.clone());
+        entry.1.insert(k.agent.to_string());
     }
     let denied: BTreeMap<&str, u64> = b.decisions.0.iter().fold(BTreeMap::new(), |mut m, (k, c)| {
-        *m.entry(k.what.as_str()).or_default() += c.deny;
+        *m.entry(&*k.what).or_default() += c.deny;
         m
     });
     let tools = tool_names
@@ -471,7 +471,7 @@ pub fn summarize(b: &Bucket, ctx: &Context, prices: &PriceTable) -> Summary {
     // Per model.
     let mut by_model: BTreeMap<(&str, &str), LlmCell> = BTreeMap::new();
     for (k, c) in &b.llm.0 {
-        by_model.entry((k.what.as_str(), k.more.as_str())).or_default().merge(c);
+        by_model.entry((&*k.what, &*k.more)).or_default().merge(c);
     }
     let unpriced_models: Vec<String> =
         by_model.iter().filter(|(_, c)| c.unpriced_calls > 0).map(|((m, _), _)| (*m).to_owned()).collect();
@@ -506,7 +506,7 @@ pub fn summarize(b: &Bucket, ctx: &Context, prices: &PriceTable) -> Summary {
     }
     let mut by_guard: BTreeMap<(&str, &str, &str), GuardCell> = BTreeMap::new();
     for (k, c) in &b.guards.0 {
-        by_guard.entry((k.what.as_str(), k.more.as_str(), k.stage.as_str())).or_default().merge(c);
+        by_guard.entry((&*k.what, &*k.more, &*k.stage)).or_default().merge(c);
     }
     let safety = Safety {
         guardrail_decisions: all_guards.total(),
@@ -543,11 +543,11 @@ pub fn summarize(b: &Bucket, ctx: &Context, prices: &PriceTable) -> Summary {
         .evals
         .0
         .iter()
-        .filter(|(k, _)| k.what == "user_feedback")
+        .filter(|(k, _)| &*k.what == "user_feedback")
         .fold((0, 0), |(a, r), (_, c)| (a + c.accepted, r + c.rejected));
     let mut scenarios: BTreeMap<&str, RunCell> = BTreeMap::new();
     for (k, c) in &b.runs.0 {
-        scenarios.entry(k.what.as_str()).or_default().merge(c);
+        scenarios.entry(&*k.what).or_default().merge(c);
     }
     let outcomes = Outcomes {
         success_rate: r64(all_runs.success, all_runs.runs),
@@ -595,7 +595,7 @@ pub fn summarize(b: &Bucket, ctx: &Context, prices: &PriceTable) -> Summary {
         .0
         .iter()
         .fold(BTreeMap::<(&str, &str, &str), super::rollup::EvalCell>::new(), |mut m, (k, c)| {
-            m.entry((k.agent.as_str(), k.version.as_str(), k.what.as_str())).or_default().merge(c);
+            m.entry((&*k.agent, &*k.version, &*k.what)).or_default().merge(c);
             m
         })
         .into_iter()
@@ -608,7 +608,7 @@ pub fn summarize(b: &Bucket, ctx: &Context, prices: &PriceTable) -> Summary {
         })
         .collect();
 
-    let seen_models: BTreeSet<&str> = b.llm.0.keys().map(|k| k.what.as_str()).collect();
+    let seen_models: BTreeSet<&str> = b.llm.0.keys().map(|k| &*k.what).collect();
     let deprecations = seen_models
         .into_iter()
         .filter_map(|m| {

@@ -4,13 +4,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rustc_hash::FxBuildHasher;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 use serde::{Deserialize, Serialize};
 
-use super::prices::{PriceTable, Tokens};
+use super::prices::{Price, PriceTable, Tokens};
 use super::sketch::Sketch;
+use crate::model::Text;
 use crate::model::{GuardrailStage, GuardrailVerdict, Outcome, SideEffect, ToolCallOutcome, ToolErrorClass};
-use crate::semconv::classify_error_type;
+use crate::semconv::{classify_error_type, intern};
 use crate::store::settle::{CallKind, EventKind, Settled, SettledRun, Usage, Who};
 
 /// Minutes since the epoch.
@@ -327,21 +328,22 @@ impl Merge for DecisionCell {
     }
 }
 
-/// A cell key: who, plus what (scenario, model, tool, guardrail…).
+/// A cell key: who, plus what (scenario, model, tool, guardrail…), as shared texts: a key is
+/// made for every settled call.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Key {
     /// Agent.
-    pub agent: String,
+    pub agent: Text,
     /// Agent version.
-    pub version: String,
+    pub version: Text,
     /// Environment.
-    pub environment: String,
+    pub environment: Text,
     /// What: scenario, model, tool, guardrail or evaluation name.
-    pub what: String,
+    pub what: Text,
     /// More: provider, or guardrail category.
-    pub more: String,
+    pub more: Text,
     /// More still: guardrail stage.
-    pub stage: String,
+    pub stage: Text,
 }
 
 impl From<&Key> for Key {
@@ -353,12 +355,12 @@ impl From<&Key> for Key {
 impl Key {
     fn new(who: &Who, what: &str, more: &str, stage: &str) -> Self {
         Self {
-            agent: who.agent.clone(),
-            version: who.version.clone(),
-            environment: who.environment.clone(),
-            what: what.to_owned(),
-            more: more.to_owned(),
-            stage: stage.to_owned(),
+            agent: Text::clone(&who.agent),
+            version: Text::clone(&who.version),
+            environment: Text::clone(&who.environment),
+            what: intern(what),
+            more: intern(more),
+            stage: intern(stage),
         }
     }
 }
@@ -467,13 +469,40 @@ pub enum Costed {
 
 /// Costs one call: a reported cost wins over the price table.
 pub fn cost_of(prices: &PriceTable, u: &Usage) -> Costed {
+    priced(u, u.model.as_deref().and_then(|m| prices.lookup(m)).map(|(_, p)| p))
+}
+
+fn priced(u: &Usage, price: Option<&Price>) -> Costed {
     if let Some(c) = u.reported_cost {
         return Costed::Reported(c);
     }
     let tokens = Tokens { input: u.input, output: u.output, cache_read: u.cache_read, reasoning: u.reasoning };
-    match u.model.as_deref().and_then(|m| prices.lookup(m)) {
-        Some((_, p)) => Costed::Computed(p.cost(tokens)),
+    match price {
+        Some(p) => Costed::Computed(p.cost(tokens)),
         None => Costed::Unpriced,
+    }
+}
+
+/// Model ids remembered by the price cache before it starts over.
+const PRICE_CACHE_MAX: usize = 4_096;
+
+/// The price table's answer per model id as sent: the lookup lower-cases and normalizes the id
+/// on every call (a twentieth of the store thread), while a fleet uses a handful of ids.
+#[derive(Debug, Default)]
+struct PriceCache(FxHashMap<Box<str>, Option<Price>>);
+
+impl PriceCache {
+    fn cost(&mut self, prices: &PriceTable, u: &Usage) -> Costed {
+        let Some(model) = u.model.as_deref().filter(|_| u.reported_cost.is_none()) else {
+            return priced(u, None);
+        };
+        if !self.0.contains_key(model) {
+            if self.0.len() >= PRICE_CACHE_MAX {
+                self.0.clear();
+            }
+            self.0.insert(model.into(), prices.lookup(model).map(|(_, p)| p.clone()));
+        }
+        priced(u, self.0.get(model).and_then(Option::as_ref))
     }
 }
 
@@ -503,6 +532,7 @@ pub struct Rollups {
     latest_ns: u64,
     earliest_ns: Option<u64>,
     prices: PriceTable,
+    price_cache: PriceCache,
 }
 
 fn hour_of(m: Minute) -> i64 {
@@ -554,7 +584,7 @@ impl Rollups {
             let lat = call.latency_ms;
             match call.kind {
                 CallKind::Llm { model, provider, usage, error_type } => {
-                    let costed = cost_of(&self.prices, &usage);
+                    let costed = self.price_cache.cost(&self.prices, &usage);
                     let class = error_type.as_deref().map(classify_error_type);
                     let key = Key::new(
                         &call.who,
@@ -666,7 +696,7 @@ impl Rollups {
         let mut cost = 0.0;
         let mut unpriced = false;
         for u in &run.usage {
-            match cost_of(&self.prices, u) {
+            match self.price_cache.cost(&self.prices, u) {
                 Costed::Reported(c) | Costed::Computed(c) => cost += c,
                 Costed::Unpriced => unpriced = true,
             }
@@ -792,9 +822,9 @@ impl Rollups {
     pub fn agents(&self) -> std::collections::BTreeSet<String> {
         let mut out = std::collections::BTreeSet::new();
         for b in self.hours.values() {
-            out.extend(b.runs.0.keys().map(|k| k.agent.clone()));
-            out.extend(b.llm.0.keys().map(|k| k.agent.clone()));
-            out.extend(b.tools.0.keys().map(|k| k.agent.clone()));
+            out.extend(b.runs.0.keys().map(|k| k.agent.to_string()));
+            out.extend(b.llm.0.keys().map(|k| k.agent.to_string()));
+            out.extend(b.tools.0.keys().map(|k| k.agent.to_string()));
         }
         out
     }
@@ -813,6 +843,32 @@ impl Rollups {
 mod tests {
     use super::*;
     use crate::store::settle::{SettledCall, Who};
+
+    fn usage(model: Option<&str>, reported_cost: Option<f64>) -> Usage {
+        Usage { model: model.map(str::to_owned), input: 1_000, output: 500, cache_read: 0, reasoning: 0, reported_cost }
+    }
+
+    #[test]
+    fn the_price_cache_answers_what_the_price_table_does() {
+        let prices = PriceTable::builtin();
+        let mut cache = PriceCache::default();
+        let cases = [
+            usage(Some("gpt-4o-2024-08-06"), None),
+            usage(Some("GPT-4o"), None),
+            usage(Some("no-such-model"), None),
+            usage(Some("gpt-4o"), Some(0.5)),
+            usage(None, None),
+        ];
+        for _ in 0..2 {
+            for u in &cases {
+                assert_eq!(cache.cost(&prices, u), cost_of(&prices, u), "{u:?}");
+            }
+        }
+        assert!(matches!(cache.cost(&prices, &cases[0]), Costed::Computed(c) if c > 0.0));
+        assert!(matches!(cache.cost(&prices, &cases[2]), Costed::Unpriced));
+        assert!(matches!(cache.cost(&prices, &cases[3]), Costed::Reported(c) if c == 0.5));
+        assert_eq!(cache.0.len(), 3, "one entry per model id asked about");
+    }
 
     fn call_at(minute: i64) -> SettledCall {
         SettledCall {

@@ -366,7 +366,7 @@ impl Engine {
         let rollups = self.rollups.read();
         let to = minute_of(as_of);
         let minutes = (window_seconds / 60).max(1) as i64;
-        let keep = |k: &Key| agent.is_none_or(|a| k.agent == a);
+        let keep = |k: &Key| agent.is_none_or(|a| *k.agent == *a);
         let bucket = rollups.window(to - minutes + 1, to, &keep);
         let cfg = &self.config.analytics;
         let today = chrono::DateTime::from_timestamp((as_of / 1_000_000_000) as i64, 0).map(|t| t.date_naive());
@@ -405,11 +405,11 @@ impl Engine {
             let mut llm = rollup::LlmCell::default();
             for (k, c) in &b.runs.0 {
                 runs.merge(c);
-                s.agent_success.entry(k.agent.clone()).or_default();
+                s.agent_success.entry(k.agent.to_string()).or_default();
             }
             b.llm.0.values().for_each(|c| llm.merge(c));
             for k in b.tools.0.keys() {
-                s.tool_errors.entry(k.what.clone()).or_default();
+                s.tool_errors.entry(k.what.to_string()).or_default();
             }
             s.runs.push(runs.runs);
             s.success.push(rate(runs.success, runs.runs));
@@ -422,7 +422,7 @@ impl Engine {
                     .runs
                     .0
                     .iter()
-                    .filter(|(k, _)| &k.agent == agent)
+                    .filter(|(k, _)| *k.agent == **agent)
                     .fold((0, 0), |(o, a), (_, c)| (o + c.success, a + c.runs));
                 points.resize(i, None);
                 points.push(rate(ok, all));
@@ -432,7 +432,7 @@ impl Engine {
                     .tools
                     .0
                     .iter()
-                    .filter(|(k, _)| &k.what == tool)
+                    .filter(|(k, _)| *k.what == **tool)
                     .fold((0, 0), |(e, a), (_, c)| (e + c.errors, a + c.calls));
                 points.resize(i, None);
                 points.push(rate(err, all));
@@ -473,10 +473,10 @@ impl Engine {
     pub fn versions(&self, agent: &str) -> Vec<VersionFigures> {
         let rollups = self.rollups.read();
         let to = minute_of(self.now_ns());
-        let bucket = rollups.window(to - self.config.retention_minutes(), to, &|k: &Key| k.agent == agent);
+        let bucket = rollups.window(to - self.config.retention_minutes(), to, &|k: &Key| *k.agent == *agent);
         let mut by_version: std::collections::BTreeMap<String, rollup::RunCell> = std::collections::BTreeMap::new();
         for (k, c) in &bucket.runs.0 {
-            rollup::Merge::merge(by_version.entry(k.version.clone()).or_default(), c);
+            rollup::Merge::merge(by_version.entry(k.version.to_string()).or_default(), c);
         }
         let slo = self.config.analytics.alerts.slo_success_rate;
         let mut out: Vec<VersionFigures> = by_version

@@ -10,21 +10,23 @@ use serde::Serialize;
 use super::Store;
 use super::assemble::assemble_with_facts;
 use super::record::{LogRecord, SpanRecord};
+use crate::model::Text;
 use crate::model::{
     Evaluation, GuardrailDecision, Outcome, SideEffect, SpanFacts, SpanId, SpanRole, ToolCallDecision, ToolErrorClass,
     TraceId,
 };
-use crate::semconv::EventFact;
+use crate::semconv::{EventFact, intern};
 
-/// Who a fact counts for.
+/// Who a fact counts for: shared texts, since every settled call and every rollup cell key
+/// carries one (as owned strings their clones were an eighth of the store thread).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct Who {
     /// Agent name.
-    pub agent: String,
+    pub agent: Text,
     /// Agent version (`unknown` when not said).
-    pub version: String,
+    pub version: Text,
     /// Deployment environment (`unknown` when not said).
-    pub environment: String,
+    pub environment: Text,
 }
 
 /// One LLM call's usage, as a run carries it for its cost and token figures.
@@ -191,17 +193,17 @@ pub fn sane_time(ns: u64, arrival_ms: u64) -> u64 {
 
 fn who_of_span(span: &SpanRecord, f: &SpanFacts) -> Who {
     Who {
-        agent: f.agent_name.as_deref().or(span.resource.service.as_deref()).unwrap_or(UNKNOWN).to_owned(),
-        version: f.agent_version.as_deref().unwrap_or(UNKNOWN).to_owned(),
-        environment: f.environment.as_deref().unwrap_or(UNKNOWN).to_owned(),
+        agent: f.agent_name.clone().unwrap_or_else(|| intern(span.resource.service.as_deref().unwrap_or(UNKNOWN))),
+        version: f.agent_version.clone().unwrap_or_else(|| intern(UNKNOWN)),
+        environment: f.environment.clone().unwrap_or_else(|| intern(UNKNOWN)),
     }
 }
 
 fn who_of_log(log: &LogRecord) -> Who {
     Who {
-        agent: log.resource.service.clone().unwrap_or_else(|| UNKNOWN.into()),
-        version: UNKNOWN.into(),
-        environment: UNKNOWN.into(),
+        agent: intern(log.resource.service.as_deref().unwrap_or(UNKNOWN)),
+        version: intern(UNKNOWN),
+        environment: intern(UNKNOWN),
     }
 }
 
@@ -265,9 +267,9 @@ impl Store {
             .map(|r| {
                 let own = spans.iter().position(|s| s.span_id == r.span_id).map(|i| who_of_span(spans[i], &facts[i]));
                 Who {
-                    agent: r.agent.clone(),
-                    version: r.version_label(),
-                    environment: own.map_or_else(|| UNKNOWN.into(), |w| w.environment),
+                    agent: intern(&r.agent),
+                    version: intern(r.version.as_deref().unwrap_or(UNKNOWN)),
+                    environment: own.map_or_else(|| intern(UNKNOWN), |w| w.environment),
                 }
             })
             .collect();
