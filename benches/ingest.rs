@@ -9,8 +9,8 @@ use agentops_cockpit::analytics::rollup::Rollups;
 use agentops_cockpit::engine::{Engine, EngineConfig};
 use agentops_cockpit::ingest::convert::{self, Limits};
 use agentops_cockpit::ingest::lean;
-use agentops_cockpit::loadgen::bench_requests;
 use agentops_cockpit::loadgen::wire::PreEncoded;
+use agentops_cockpit::loadgen::{bench_requests, trace_ids};
 use agentops_cockpit::store::Store;
 use agentops_cockpit::store::settle::SettlePolicy;
 use bytes::Bytes;
@@ -23,19 +23,7 @@ mod common;
 fn encoded() -> (u64, Vec<PreEncoded>) {
     let reqs = bench_requests(8, 20);
     let spans = reqs.iter().map(|(n, _)| n).sum::<u64>() / reqs.len() as u64;
-    let pre = reqs
-        .iter()
-        .map(|(_, r)| {
-            let ids: Vec<[u8; 16]> = r
-                .resource_spans
-                .iter()
-                .flat_map(|r| &r.scope_spans)
-                .flat_map(|s| &s.spans)
-                .filter_map(|s| s.trace_id.as_slice().try_into().ok())
-                .collect();
-            PreEncoded::new(r, &ids)
-        })
-        .collect();
+    let pre = reqs.iter().map(|(_, r)| PreEncoded::new(r, &trace_ids(r))).collect();
     (spans, pre)
 }
 

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rustc_hash::{FxBuildHasher, FxHashMap};
+use rustc_hash::FxBuildHasher;
 use serde::{Deserialize, Serialize};
 
 use super::prices::{Price, PriceTable, Tokens};
@@ -346,12 +346,6 @@ pub struct Key {
     pub stage: Text,
 }
 
-impl From<&Key> for Key {
-    fn from(k: &Key) -> Self {
-        k.clone()
-    }
-}
-
 impl Key {
     fn new(who: &Who, what: &str, more: &str, stage: &str) -> Self {
         Self {
@@ -489,20 +483,18 @@ const PRICE_CACHE_MAX: usize = 4_096;
 /// The price table's answer per model id as sent: the lookup lower-cases and normalizes the id
 /// on every call (a twentieth of the store thread), while a fleet uses a handful of ids.
 #[derive(Debug, Default)]
-struct PriceCache(FxHashMap<Box<str>, Option<Price>>);
+struct PriceCache(hashbrown::HashMap<String, Option<Price>, FxBuildHasher>);
 
 impl PriceCache {
     fn cost(&mut self, prices: &PriceTable, u: &Usage) -> Costed {
         let Some(model) = u.model.as_deref().filter(|_| u.reported_cost.is_none()) else {
             return priced(u, None);
         };
-        if !self.0.contains_key(model) {
-            if self.0.len() >= PRICE_CACHE_MAX {
-                self.0.clear();
-            }
-            self.0.insert(model.into(), prices.lookup(model).map(|(_, p)| p.clone()));
+        if self.0.len() >= PRICE_CACHE_MAX {
+            self.0.clear();
         }
-        priced(u, self.0.get(model).and_then(Option::as_ref))
+        let price = self.0.entry_ref(model).or_insert_with(|| prices.lookup(model).map(|(_, p)| p.clone()));
+        priced(u, price.as_ref())
     }
 }
 
@@ -705,45 +697,44 @@ impl Rollups {
         let trips = run.guardrails.iter().filter(|g| g.verdict.is_trip()).count() as u64;
         let leak = run.guardrails.iter().any(is_leak);
         let key = Key::new(&run.who, run.scenario.as_deref().unwrap_or("unspecified"), "", "");
-        let r = run;
         self.both(run.time_ns, |b| {
             let c = b.runs.cell(&key);
             c.runs += 1;
-            match r.outcome {
+            match run.outcome {
                 Outcome::Success => {
                     c.success += 1;
                     c.cost_success_usd += cost;
-                    c.resolution.add(r.duration_ms);
+                    c.resolution.add(run.duration_ms);
                 }
                 Outcome::Failure => c.failure += 1,
                 Outcome::Abandoned => c.abandoned += 1,
                 Outcome::Escalated => c.escalated += 1,
                 Outcome::Timeout => c.timeout += 1,
             }
-            if matches!(r.outcome, Outcome::Failure | Outcome::Abandoned | Outcome::Timeout) {
+            if matches!(run.outcome, Outcome::Failure | Outcome::Abandoned | Outcome::Timeout) {
                 c.cost_failure_usd += cost;
             }
-            c.duration.add(r.duration_ms);
+            c.duration.add(run.duration_ms);
             c.tokens.add(tokens as f64);
-            c.steps += u64::from(r.steps);
-            c.retries += u64::from(r.retries);
-            c.handoffs += u64::from(r.handoffs);
-            if let Some(budget) = r.step_budget.filter(|b| *b > 0) {
+            c.steps += u64::from(run.steps);
+            c.retries += u64::from(run.retries);
+            c.handoffs += u64::from(run.handoffs);
+            if let Some(budget) = run.step_budget.filter(|b| *b > 0) {
                 c.budget_runs += 1;
-                c.budget_utilization_sum += f64::from(r.steps) / budget as f64;
+                c.budget_utilization_sum += f64::from(run.steps) / budget as f64;
             }
             c.cost_usd += cost;
             c.unpriced_runs += u64::from(unpriced);
             c.guardrail_trips += trips;
-            if r.red_team {
-                if let Some(hit) = r.attack_succeeded {
+            if run.red_team {
+                if let Some(hit) = run.attack_succeeded {
                     c.red_team_runs += 1;
                     c.attacks_succeeded += u64::from(hit);
                 }
             }
             c.leak_runs += u64::from(leak);
-            c.last_ns = c.last_ns.max(r.time_ns);
-            c.first_ns = if c.first_ns == 0 { r.time_ns } else { c.first_ns.min(r.time_ns) };
+            c.last_ns = c.last_ns.max(run.time_ns);
+            c.first_ns = if c.first_ns == 0 { run.time_ns } else { c.first_ns.min(run.time_ns) };
         });
     }
 

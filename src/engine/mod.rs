@@ -274,13 +274,6 @@ impl Engine {
         }
     }
 
-    /// Queues spans, or answers [`Throttled`] at once when the queue is full.
-    pub fn submit_spans(&self, c: Converted<SpanRecord>) -> Result<(), Throttled> {
-        let n = c.items.len();
-        let items = c.items;
-        self.try_submit(Kind::Spans, n, c.rejected, move |p| Job::Spans(items, p))
-    }
-
     /// Queues log records, or answers [`Throttled`].
     pub fn submit_logs(&self, c: Converted<LogRecord>) -> Result<(), Throttled> {
         let n = c.items.len();

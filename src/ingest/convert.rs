@@ -311,7 +311,7 @@ const MAX_SHARED_NAME: usize = 256;
 /// A span or event name, shared with the spans of the same name this thread has seen: names are
 /// few (the semantic conventions ask for low-cardinality names), so a hot span need not carry
 /// its own copy. The interner is bounded, so names that are really ids cost only their bytes.
-pub fn shared(name: &str) -> Text {
+fn shared(name: &str) -> Text {
     if name.len() <= MAX_SHARED_NAME { semconv::intern(name) } else { name.into() }
 }
 
@@ -349,16 +349,14 @@ fn packed(kvs: &[lean::KeyValue], scalars: &[(&str, Value<'_>)], limits: Limits)
             Value::Int(i) => b.int(key, i),
             Value::Double(d) => b.double(key, d),
             Value::Bool(v) => b.bool(key, v),
-            Value::Other => match kv.value.as_ref().filter(|a| a.value.is_some()) {
-                Some(any) => match &any.value {
-                    Some(V::BytesValue(v)) => b.bytes(key, v.len()),
-                    _ => {
-                        let otlp =
-                            any.to_otlp().ok_or_else(|| format!("attribute {key:?} holds text that is not UTF-8"))?;
-                        b.json(key, &any_to_json(&otlp).to_string(), limit);
-                    }
-                },
-                None => b.str(key, "", limit),
+            Value::Other => match kv.value.as_ref() {
+                Some(lean::AnyValue { value: Some(V::BytesValue(v)) }) => b.bytes(key, v.len()),
+                Some(any @ lean::AnyValue { value: Some(_) }) => {
+                    let otlp =
+                        any.to_otlp().ok_or_else(|| format!("attribute {key:?} holds text that is not UTF-8"))?;
+                    b.json(key, &any_to_json(&otlp).to_string(), limit);
+                }
+                Some(lean::AnyValue { value: None }) | None => b.str(key, "", limit),
             },
         }
     }

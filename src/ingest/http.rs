@@ -113,7 +113,7 @@ async fn export(State(st): State<HttpIngest>, headers: HeaderMap, raw: Body, sig
         Err(_) => return too_large(enc, limit),
     };
     let bytes = match body::decode(&raw, header_str(header::CONTENT_ENCODING), limit) {
-        Ok(b) => b,
+        Ok(b) => bytes::Bytes::from(b),
         Err(body::BodyError::TooLarge { limit }) => return too_large(enc, limit),
         Err(e @ body::BodyError::UnsupportedEncoding(_)) => {
             return error(enc, StatusCode::UNSUPPORTED_MEDIA_TYPE, code::INVALID_ARGUMENT, e.to_string());
@@ -123,25 +123,16 @@ async fn export(State(st): State<HttpIngest>, headers: HeaderMap, raw: Body, sig
     let limits = st.engine.config().limits;
     match signal {
         Signal::Traces => {
-            let decoded = match enc {
-                Encoding::Proto => lean::ExportTraceServiceRequest::decode(bytes::Bytes::from(bytes))
-                    .map(Traces::Lean)
-                    .map_err(|e| format!("invalid protobuf: {e}")),
-                Encoding::Json => json::parse_object(&bytes).and_then(json::traces).map(Traces::Otlp),
-            };
-            let decoded = match decoded {
+            let decoded = match decode_request(enc, bytes, lean_traces_from_json) {
                 Ok(d) => d,
                 Err(e) => return invalid(&st, enc, e),
             };
             // Room first, so an overloaded receiver does not convert what it will refuse.
-            let room = match st.engine.reserve_spans(decoded.span_count()) {
+            let room = match st.engine.reserve_spans(decoded.request.span_count()) {
                 Ok(room) => room,
                 Err(Throttled) => return throttled(enc),
             };
-            let c = match decoded {
-                Traces::Lean(req) => convert::lean_traces(&req, limits),
-                Traces::Otlp(d) => merge(convert::traces(&d.request, limits), d),
-            };
+            let c = merge(convert::lean_traces(&decoded.request, limits), decoded);
             let partial = (c.rejected > 0)
                 .then(|| ExportTracePartialSuccess { rejected_spans: c.rejected as i64, error_message: c.message() });
             let json = partial_json("rejectedSpans", &c);
@@ -149,7 +140,7 @@ async fn export(State(st): State<HttpIngest>, headers: HeaderMap, raw: Body, sig
             answer(enc, Ok(()), ExportTraceServiceResponse { partial_success: partial }, json)
         }
         Signal::Metrics => {
-            let decoded = match decode_request::<ExportMetricsServiceRequest>(enc, &bytes, json::metrics) {
+            let decoded = match decode_request::<ExportMetricsServiceRequest>(enc, bytes, json::metrics) {
                 Ok(d) => d,
                 Err(e) => return invalid(&st, enc, e),
             };
@@ -162,7 +153,7 @@ async fn export(State(st): State<HttpIngest>, headers: HeaderMap, raw: Body, sig
             answer(enc, st.engine.submit_points(c), ExportMetricsServiceResponse { partial_success: partial }, json)
         }
         Signal::Logs => {
-            let decoded = match decode_request::<ExportLogsServiceRequest>(enc, &bytes, json::logs) {
+            let decoded = match decode_request::<ExportLogsServiceRequest>(enc, bytes, json::logs) {
                 Ok(d) => d,
                 Err(e) => return invalid(&st, enc, e),
             };
@@ -177,22 +168,14 @@ async fn export(State(st): State<HttpIngest>, headers: HeaderMap, raw: Body, sig
     }
 }
 
-/// A trace request as decoded: protobuf straight into lean messages, JSON through
-/// opentelemetry-proto's types.
-enum Traces {
-    Lean(lean::ExportTraceServiceRequest),
-    Otlp(Decoded<opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest>),
-}
-
-impl Traces {
-    fn span_count(&self) -> usize {
-        match self {
-            Traces::Lean(req) => req.span_count(),
-            Traces::Otlp(d) => {
-                d.request.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum()
-            }
-        }
-    }
+/// OTLP/JSON traces as lean messages (JSON is decoded through opentelemetry-proto's types).
+fn lean_traces_from_json(
+    obj: serde_json::Map<String, serde_json::Value>,
+) -> Result<Decoded<lean::ExportTraceServiceRequest>, String> {
+    let d = json::traces(obj)?;
+    let request = lean::ExportTraceServiceRequest::from_otlp(&d.request)
+        .map_err(|e| format!("cannot read the decoded request: {e}"))?;
+    Ok(Decoded { request, rejected: d.rejected, errors: d.errors })
 }
 
 fn too_large(enc: Encoding, limit: usize) -> Response {
@@ -204,16 +187,17 @@ fn invalid(st: &HttpIngest, enc: Encoding, message: String) -> Response {
     error(enc, StatusCode::BAD_REQUEST, code::INVALID_ARGUMENT, message)
 }
 
+/// Decodes a body; protobuf from a `Bytes` buffer, so that `Bytes` fields are slices of it.
 fn decode_request<T: Message + Default>(
     enc: Encoding,
-    bytes: &[u8],
+    bytes: bytes::Bytes,
     from_json: fn(serde_json::Map<String, serde_json::Value>) -> Result<Decoded<T>, String>,
 ) -> Result<Decoded<T>, String> {
     match enc {
         Encoding::Proto => T::decode(bytes)
             .map(|request| Decoded { request, rejected: 0, errors: Vec::new() })
             .map_err(|e| format!("invalid protobuf: {e}")),
-        Encoding::Json => from_json(json::parse_object(bytes)?),
+        Encoding::Json => from_json(json::parse_object(&bytes)?),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The decode-only ceiling: an OTLP/gRPC receiver inside the loadgen that decodes every request
-//! (the same tonic + prost path and message types as `cockpit serve`), counts its spans and drops them. Driving it
-//! with the same load gives the rate the machine reaches when ingest does nothing but decode.
+//! (the same tonic + prost path and message types as `cockpit serve`), counts its spans and
+//! drops them. Driving it with the same load gives the rate the machine reaches when ingest
+//! does nothing but decode.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

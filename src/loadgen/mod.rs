@@ -22,7 +22,7 @@ use serde::Serialize;
 use tonic::transport::Channel;
 
 use crate::analytics::sketch::Sketch;
-pub use traffic::{Batch, Shape, stamp_trace_ids};
+pub use traffic::{Batch, Shape, stamp_trace_ids, trace_ids};
 use wire::{PreEncoded, RawCodec};
 
 /// Wire formats.

@@ -44,16 +44,20 @@ pub struct Batch {
     pub metrics: ExportMetricsServiceRequest,
 }
 
+/// The trace id of every span of a request, in order (repeats included).
+pub fn trace_ids(req: &ExportTraceServiceRequest) -> Vec<[u8; 16]> {
+    req.resource_spans
+        .iter()
+        .flat_map(|r| &r.scope_spans)
+        .flat_map(|s| &s.spans)
+        .filter_map(|s| s.trace_id.as_slice().try_into().ok())
+        .collect()
+}
+
 impl Batch {
     /// The trace id of every span, in order (repeats included).
     pub fn trace_ids(&self) -> Vec<[u8; 16]> {
-        self.traces
-            .resource_spans
-            .iter()
-            .flat_map(|r| &r.scope_spans)
-            .flat_map(|s| &s.spans)
-            .filter_map(|s| s.trace_id.as_slice().try_into().ok())
-            .collect()
+        trace_ids(&self.traces)
     }
 
     /// Log records in `logs`.

@@ -59,8 +59,8 @@ pub struct Assembly {
 
 impl RunRecord {
     /// The version, or `unknown`.
-    pub fn version_label(&self) -> String {
-        self.version.clone().unwrap_or_else(|| "unknown".to_owned())
+    pub fn version_label(&self) -> &str {
+        self.version.as_deref().unwrap_or("unknown")
     }
 }
 

@@ -61,6 +61,19 @@ pub struct AgentCounts {
     pub versions: BTreeMap<String, u64>,
 }
 
+impl AgentCounts {
+    /// Counts a run of `version` (looked up by `&str`: a version seen before costs no allocation).
+    fn add_run(&mut self, version: &str) {
+        self.runs += 1;
+        match self.versions.get_mut(version) {
+            Some(n) => *n += 1,
+            None => {
+                self.versions.insert(version.to_owned(), 1);
+            }
+        }
+    }
+}
+
 /// Cumulative counts per tool.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct ToolCounts {
@@ -339,7 +352,7 @@ impl Store {
             self.counters.runs = self.counters.runs.saturating_sub(1);
             if let Some(a) = self.agents.get_mut(&run.agent) {
                 a.runs = a.runs.saturating_sub(1);
-                if let Some(v) = a.versions.get_mut(run.version.as_deref().unwrap_or("unknown")) {
+                if let Some(v) = a.versions.get_mut(run.version_label()) {
                     *v = v.saturating_sub(1);
                 }
             }
@@ -347,9 +360,15 @@ impl Store {
         for run in &runs {
             self.run_index.insert((run.end_ns, trace, run.span_id));
             self.counters.runs += 1;
-            let a = cell(&mut self.agents, &run.agent);
-            a.runs += 1;
-            *cell(&mut a.versions, run.version.as_deref().unwrap_or("unknown")) += 1;
+            // Looked up by &str first: an agent seen before costs no allocation.
+            match self.agents.get_mut(run.agent.as_str()) {
+                Some(a) => a.add_run(run.version_label()),
+                None => {
+                    let mut a = AgentCounts::default();
+                    a.add_run(run.version_label());
+                    self.agents.insert(run.agent.clone(), a);
+                }
+            }
         }
         if let Some(entry) = self.traces.get_mut(&trace) {
             // Assembly grows its lists by pushes (room for four runs for one, four usages for
@@ -535,12 +554,3 @@ impl Store {
 
 #[cfg(test)]
 mod tests;
-
-/// The entry for `key`, made on first use; looked up by `&str` so a name seen before costs no
-/// allocation (this runs for every run assembled).
-fn cell<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
-    if !map.contains_key(key) {
-        map.insert(key.to_owned(), V::default());
-    }
-    map.get_mut(key).expect("the entry was inserted above")
-}

@@ -175,7 +175,7 @@ impl Store {
                 end_ns: run.end_ns,
                 trace_id: hex::encode(trace),
                 agent: run.agent.clone(),
-                version: run.version_label(),
+                version: run.version_label().to_owned(),
                 outcome: run.outcome,
                 duration_ms: run.end_ns.saturating_sub(run.start_ns) as f64 / 1e6,
                 steps: run.llm_calls + run.tool_calls,

@@ -268,7 +268,7 @@ impl Store {
                 let own = spans.iter().position(|s| s.span_id == r.span_id).map(|i| who_of_span(spans[i], &facts[i]));
                 Who {
                     agent: intern(&r.agent),
-                    version: intern(r.version.as_deref().unwrap_or(UNKNOWN)),
+                    version: intern(r.version_label()),
                     environment: own.map_or_else(|| intern(UNKNOWN), |w| w.environment),
                 }
             })
