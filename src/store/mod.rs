@@ -38,8 +38,12 @@ struct Stored<T> {
 /// Per trace: which spans it has, and the runs its last assembly produced.
 #[derive(Debug, Default)]
 pub struct TraceEntry {
-    /// Sequence numbers of the trace's spans, in arrival order.
+    /// Sequence numbers of the trace's spans, in arrival order. Evicted ones may linger (the
+    /// oldest evict first, so they are a prefix) until the trace goes or they are half of it;
+    /// readers skip seqs before the ring's front.
     pub span_seqs: Vec<u64>,
+    /// The span ids of a big trace, for dedupe without a scan (built past `SCAN_LIMIT` spans).
+    ids: Option<Box<FxHashSet<SpanId>>>,
     /// Runs as last assembled.
     pub runs: Vec<RunRecord>,
     /// Logs joined to this trace (sequence numbers).
@@ -127,8 +131,6 @@ pub struct Store {
     spans: VecDeque<Box<Stored<SpanRecord>>>,
     logs: VecDeque<Stored<LogRecord>>,
     points: VecDeque<Stored<PointRecord>>,
-    /// Hashes of the (trace, span) ids in the hot window, for dedupe (see `span_key`).
-    seen: FxHashSet<u64>,
     traces: FxHashMap<TraceId, TraceEntry>,
     counters: StoreCounters,
     agents: BTreeMap<String, AgentCounts>,
@@ -151,21 +153,10 @@ fn charge(bytes: usize) -> u32 {
 /// Guardrail decisions remembered for the Safety view's feed.
 const GUARD_EVENTS: usize = 256;
 
-/// A 64-bit hash of a span's ids: the dedupe set keeps 8 bytes per span instead of 24 plus a
-/// sequence number. Two distinct spans collide with probability ~n²/2⁶⁵ (3·10⁻⁸ at a million
-/// hot spans); the cost of a collision is one span dropped as a duplicate.
-fn span_key(trace: &TraceId, span: &SpanId) -> u64 {
-    let word = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
-    let mix = |mut z: u64| {
-        // splitmix64's finalizer: every input bit reaches every output bit.
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
-    let h = mix(word(&trace[..8]) ^ 0x9e37_79b9_7f4a_7c15);
-    let h = mix(h ^ word(&trace[8..]));
-    mix(h ^ word(span))
-}
+/// Spans a trace may have before its dedupe keeps a set of their ids instead of comparing
+/// against each (most traces have a handful, and a scan of spans just stored is cheaper than a
+/// probe into a set of every hot span).
+const SCAN_LIMIT: usize = 32;
 
 /// What an allocation of `n` bytes takes from the allocator: mimalloc rounds to 8 bytes up to
 /// 64, then to a quarter of the power of two below (so the budget sees the slack RSS sees).
@@ -199,6 +190,29 @@ fn trace_bytes(entry: &TraceEntry) -> usize {
         + heap(entry.span_seqs.capacity() * 8)
         + heap(entry.log_seqs.capacity() * 8)
         + heap(entry.rolled_runs.capacity() * size_of::<SpanId>())
+        + entry.ids.as_ref().map_or(0, |ids| heap((ids.capacity() + 1) * 8 / 7 * (size_of::<SpanId>() + 1)))
+}
+
+/// Whether a span with `id` is already hot in this trace; a big trace's id set learns `id`.
+fn is_duplicate(entry: &mut TraceEntry, spans: &VecDeque<Box<Stored<SpanRecord>>>, first: u64, id: &SpanId) -> bool {
+    if let Some(ids) = &mut entry.ids {
+        return !ids.insert(*id);
+    }
+    let live = || entry.span_seqs.iter().filter_map(|seq| seq.checked_sub(first).and_then(|i| spans.get(i as usize)));
+    if live().any(|s| s.item.span_id == *id) {
+        return true;
+    }
+    if entry.span_seqs.len() >= SCAN_LIMIT {
+        let mut ids: FxHashSet<SpanId> = live().map(|s| s.item.span_id).collect();
+        ids.insert(*id);
+        entry.ids = Some(Box::new(ids));
+    }
+    false
+}
+
+/// Whether the entry still has a span in the ring (whose front is `first`).
+fn has_live_spans(entry: &TraceEntry, first: u64) -> bool {
+    entry.span_seqs.last().is_some_and(|&seq| seq >= first)
 }
 
 fn attrs_bytes(attrs: &Attrs) -> usize {
@@ -216,8 +230,7 @@ fn text_bytes(t: &Text) -> usize {
     if Arc::strong_count(t) > 2 { 0 } else { heap(16 + t.len()) }
 }
 
-/// Bytes a span holds: its slot, strings, attributes, events, facts until settled, and its
-/// dedupe-set entry (8 bytes + a control byte at hashbrown's typical load).
+/// Bytes a span holds: its slot, strings, attributes, events, and facts until settled.
 fn span_bytes(s: &SpanRecord) -> usize {
     heap(size_of::<Stored<SpanRecord>>())
         + size_of::<Box<Stored<SpanRecord>>>()
@@ -226,7 +239,6 @@ fn span_bytes(s: &SpanRecord) -> usize {
         + attrs_bytes(&s.attrs)
         + events_bytes(&s.events)
         + s.facts_bytes()
-        + 9 * 8 / 7
 }
 
 impl Store {
@@ -241,7 +253,6 @@ impl Store {
             spans: VecDeque::new(),
             logs: VecDeque::new(),
             points: VecDeque::new(),
-            seen: FxHashSet::default(),
             traces: FxHashMap::default(),
             counters: StoreCounters::default(),
             agents: BTreeMap::new(),
@@ -258,20 +269,19 @@ impl Store {
     pub fn insert_spans(&mut self, spans: Vec<SpanRecord>, now_ms: u64) {
         let mut touched: Vec<TraceId> = Vec::new();
         for span in spans {
-            let key = span_key(&span.trace_id, &span.span_id);
-            if self.seen.contains(&key) {
+            let seq = self.next_span_seq;
+            let first = self.spans.front().map_or(seq, |s| s.seq);
+            let entry = self.traces.entry(span.trace_id).or_default();
+            if is_duplicate(entry, &self.spans, first, &span.span_id) {
                 self.counters.spans_deduplicated += 1;
                 continue;
             }
-            self.count_span(&span);
-            let seq = self.next_span_seq;
-            self.next_span_seq += 1;
-            let bytes = span_bytes(&span);
-            self.used_bytes += bytes;
-            self.seen.insert(key);
-            let entry = self.traces.entry(span.trace_id).or_default();
             entry.span_seqs.push(seq);
             entry.last_arrival_ms = now_ms;
+            self.next_span_seq += 1;
+            self.count_span(&span);
+            let bytes = span_bytes(&span);
+            self.used_bytes += bytes;
             self.pending.insert(span.trace_id);
             if touched.last() != Some(&span.trace_id) {
                 touched.push(span.trace_id);
@@ -478,12 +488,16 @@ impl Store {
         self.used_bytes -= span.bytes as usize;
         self.counters.spans_evicted += 1;
         let trace = span.item.trace_id;
-        self.seen.remove(&span_key(&trace, &span.item.span_id));
+        let first = self.spans.front().map_or(self.next_span_seq, |s| s.seq);
         if let Some(entry) = self.traces.get_mut(&trace) {
-            entry.span_seqs.retain(|s| *s != span.seq);
+            if let Some(ids) = &mut entry.ids {
+                ids.remove(&span.item.span_id);
+            }
             // The trace's runs stay counted: figures over evicted data are frozen, not undone.
-            if entry.span_seqs.is_empty() && entry.log_seqs.is_empty() {
+            if !has_live_spans(entry, first) && entry.log_seqs.is_empty() {
                 self.forget_trace(trace);
+            } else if entry.span_seqs.len() >= 16 && entry.span_seqs[entry.span_seqs.len() / 2] < first {
+                entry.span_seqs.retain(|&s| s >= first);
             }
         }
     }
@@ -498,9 +512,10 @@ impl Store {
     }
 
     fn forget_log(&mut self, trace: TraceId, seq: u64) {
+        let first = self.spans.front().map_or(self.next_span_seq, |s| s.seq);
         if let Some(entry) = self.traces.get_mut(&trace) {
             entry.log_seqs.retain(|s| *s != seq);
-            if entry.span_seqs.is_empty() && entry.log_seqs.is_empty() {
+            if !has_live_spans(entry, first) && entry.log_seqs.is_empty() {
                 self.forget_trace(trace);
             }
         }
@@ -532,7 +547,6 @@ impl Store {
         (self.spans.capacity() - self.spans.len()) * size_of::<Box<Stored<SpanRecord>>>()
             + (self.logs.capacity() - self.logs.len()) * size_of::<Stored<LogRecord>>()
             + (self.points.capacity() - self.points.len()) * size_of::<Stored<PointRecord>>()
-            + (self.seen.capacity() - self.seen.len()) * 9
             + (self.traces.capacity() - self.traces.len()) * (size_of::<(TraceId, TraceEntry)>() + 1)
     }
 

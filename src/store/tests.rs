@@ -82,6 +82,52 @@ fn duplicates_count_once() {
     assert_eq!((c.runs, c.tool_calls, c.spans_stored, c.spans_deduplicated), (1, 2, 4, 4));
 }
 
+/// A span of a wide trace: span ids past 255, so traces of hundreds of spans can be built.
+fn wide(trace: u8, n: u16) -> SpanRecord {
+    let mut s = span(trace, 2, Some(1), &[], false);
+    s.span_id = [0, 0, 0, 0, 0, 0, (n >> 8) as u8, n as u8];
+    s
+}
+
+#[test]
+fn duplicates_in_big_traces_count_once_and_evicted_spans_are_not_duplicates() {
+    let one = span_bytes(&wide(1, 0));
+    let mut store = Store::new(one * 350);
+    // 300 spans of one trace in batches, past the scan limit, then all of them again.
+    for chunk in (0..300u16).collect::<Vec<_>>().chunks(50) {
+        store.insert_spans(chunk.iter().map(|&n| wide(1, n)).collect(), 0);
+    }
+    store.insert_spans((0..300u16).map(|n| wide(1, n)).collect(), 0);
+    let c = store.counters();
+    assert_eq!((c.spans_stored, c.spans_deduplicated, c.spans_evicted), (300, 300, 0));
+    // More of the trace until the budget has evicted a hundred of its oldest spans.
+    let mut n = 300;
+    while store.counters().spans_evicted < 100 {
+        store.insert_spans((n..n + 50).map(|n| wide(1, n)).collect(), 0);
+        n += 50;
+    }
+    assert!(store.used_bytes() <= one * 350);
+    let (stored, evicted) = (store.counters().spans_stored, store.counters().spans_evicted);
+    assert_eq!(stored, u64::from(n));
+    // Everything again: the evicted spans are stored anew, the hot ones are duplicates.
+    store.insert_spans((0..n).map(|n| wide(1, n)).collect(), 0);
+    let c = store.counters();
+    assert_eq!(c.spans_stored, stored + evicted);
+    assert_eq!(c.spans_deduplicated, 300 + u64::from(n) - evicted);
+}
+
+#[test]
+fn a_trace_whose_spans_are_all_evicted_is_forgotten() {
+    let one = span_bytes(&one_run(1)[0]);
+    let mut store = Store::new(one * 12);
+    store.insert_spans(one_run(1), 0);
+    for t in 2..=6 {
+        store.insert_spans(one_run(t), 0);
+    }
+    assert!(store.trace_runs(&[1; 16]).is_none());
+    assert_eq!(store.hot_traces(), store.hot_spans().div_ceil(4));
+}
+
 #[test]
 fn children_before_parent_and_split_traces_assemble_into_one_run() {
     let mut store = Store::new(usize::MAX);
