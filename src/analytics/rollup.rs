@@ -348,14 +348,33 @@ pub struct Key {
 
 impl Key {
     fn new(who: &Who, what: &str, more: &str, stage: &str) -> Self {
+        Self::with(who, intern(what), intern(more), intern(stage))
+    }
+
+    /// A key from texts already shared (the settled call's own): no interning per call.
+    fn with(who: &Who, what: Text, more: Text, stage: Text) -> Self {
         Self {
             agent: Text::clone(&who.agent),
             version: Text::clone(&who.version),
             environment: Text::clone(&who.environment),
-            what: intern(what),
-            more: intern(more),
-            stage: intern(stage),
+            what,
+            more,
+            stage,
         }
+    }
+}
+
+/// The texts keys use when a call does not say, shared once instead of interned per call.
+#[derive(Debug, Clone)]
+struct Words {
+    unknown: Text,
+    none: Text,
+    unspecified: Text,
+}
+
+impl Default for Words {
+    fn default() -> Self {
+        Self { unknown: intern("unknown"), none: intern(""), unspecified: intern("unspecified") }
     }
 }
 
@@ -525,6 +544,7 @@ pub struct Rollups {
     earliest_ns: Option<u64>,
     prices: PriceTable,
     price_cache: PriceCache,
+    words: Words,
 }
 
 fn hour_of(m: Minute) -> i64 {
@@ -578,11 +598,12 @@ impl Rollups {
                 CallKind::Llm { model, provider, usage, error_type } => {
                     let costed = self.price_cache.cost(&self.prices, &usage);
                     let class = error_type.as_deref().map(classify_error_type);
-                    let key = Key::new(
+                    let w = &self.words;
+                    let key = Key::with(
                         &call.who,
-                        model.as_deref().unwrap_or("unknown"),
-                        provider.as_deref().unwrap_or("unknown"),
-                        "",
+                        model.unwrap_or_else(|| Text::clone(&w.unknown)),
+                        provider.unwrap_or_else(|| Text::clone(&w.unknown)),
+                        Text::clone(&w.none),
                     );
                     let failed = call.failed;
                     let retry = call.retry;
@@ -612,7 +633,8 @@ impl Rollups {
                     });
                 }
                 CallKind::Tool { name, error_class, side_effect } => {
-                    let key = Key::new(&call.who, &name, "", "");
+                    let none = &self.words.none;
+                    let key = Key::with(&call.who, name, Text::clone(none), Text::clone(none));
                     let failed = call.failed;
                     let retry = call.retry;
                     self.both(call.time_ns, |b| {
@@ -635,7 +657,8 @@ impl Rollups {
                     });
                 }
                 CallKind::Guardrail => {
-                    let key = Key::new(&call.who, "", "", "");
+                    let none = &self.words.none;
+                    let key = Key::with(&call.who, Text::clone(none), Text::clone(none), Text::clone(none));
                     self.both(call.time_ns, |b| b.guard_latency.cell(&key).latency.add(lat));
                 }
             }
@@ -696,7 +719,9 @@ impl Rollups {
         let tokens: u64 = run.usage.iter().map(|u| u.input + u.output).sum();
         let trips = run.guardrails.iter().filter(|g| g.verdict.is_trip()).count() as u64;
         let leak = run.guardrails.iter().any(is_leak);
-        let key = Key::new(&run.who, run.scenario.as_deref().unwrap_or("unspecified"), "", "");
+        let w = &self.words;
+        let scenario = run.scenario.clone().unwrap_or_else(|| Text::clone(&w.unspecified));
+        let key = Key::with(&run.who, scenario, Text::clone(&w.none), Text::clone(&w.none));
         self.both(run.time_ns, |b| {
             let c = b.runs.cell(&key);
             c.runs += 1;
@@ -836,7 +861,7 @@ mod tests {
     use crate::store::settle::{SettledCall, Who};
 
     fn usage(model: Option<&str>, reported_cost: Option<f64>) -> Usage {
-        Usage { model: model.map(str::to_owned), input: 1_000, output: 500, cache_read: 0, reasoning: 0, reported_cost }
+        Usage { model: model.map(Text::from), input: 1_000, output: 500, cache_read: 0, reasoning: 0, reported_cost }
     }
 
     #[test]

@@ -69,19 +69,14 @@ pub fn hex_id<S: serde::Serializer>(id: &SpanId, s: S) -> Result<S::Ok, S::Error
     s.serialize_str(&hex::encode(id))
 }
 
-/// Finds the runs among the spans of one trace.
-pub fn assemble(spans: &[&SpanRecord]) -> Vec<RunRecord> {
-    assemble_with_owners(spans).runs
-}
-
 /// Finds the runs among the spans of one trace, and the run each span belongs to.
 pub fn assemble_with_owners(spans: &[&SpanRecord]) -> Assembly {
     let facts: Vec<Cow<'_, SpanFacts>> = spans.iter().map(|s| s.facts()).collect();
     assemble_with_facts(spans, &facts)
 }
 
-/// The same, with each span's facts already at hand (`facts[i]` for `spans[i]`).
-pub fn assemble_with_facts(spans: &[&SpanRecord], facts: &[Cow<'_, SpanFacts>]) -> Assembly {
+/// The same, with each span's facts at hand (`facts[i]` for `spans[i]`).
+fn assemble_with_facts(spans: &[&SpanRecord], facts: &[Cow<'_, SpanFacts>]) -> Assembly {
     let index: FxHashMap<SpanId, usize> = spans.iter().enumerate().map(|(i, s)| (s.span_id, i)).collect();
     let parent_of = |i: usize| spans[i].parent.and_then(|p| index.get(&p).copied()).filter(|&p| p != i);
 

@@ -32,6 +32,10 @@ struct Stored<T> {
     bytes: u32,
     /// Already handed to the rollups.
     rolled: bool,
+    /// Spans: the index of the run it belongs to among its trace's runs, as last assembled (so
+    /// settling needs no second assembly); `NO_RUN` for none. A u16 fits the slot's padding; a
+    /// span of a trace with more runs than that counts for itself, as if it had no run.
+    owner: u16,
     item: T,
 }
 
@@ -150,6 +154,9 @@ fn charge(bytes: usize) -> u32 {
     u32::try_from(bytes).unwrap_or(u32::MAX)
 }
 
+/// `Stored::owner` of a span with no run.
+const NO_RUN: u16 = u16::MAX;
+
 /// Guardrail decisions remembered for the Safety view's feed.
 const GUARD_EVENTS: usize = 256;
 
@@ -176,7 +183,7 @@ fn run_bytes(r: &RunRecord) -> usize {
     heap(r.agent.len())
         + r.version.as_ref().map_or(0, |v| heap(v.len()))
         + heap(r.usage.capacity() * size_of::<settle::Usage>())
-        + r.usage.iter().map(|u| u.model.as_ref().map_or(0, |m| heap(m.len()))).sum::<usize>()
+        + r.usage.iter().map(|u| u.model.as_ref().map_or(0, |m| text_bytes(m))).sum::<usize>()
         + 48
 }
 
@@ -291,6 +298,7 @@ impl Store {
                 bytes: charge(bytes),
                 arrival_ms: now_ms,
                 rolled: false,
+                owner: NO_RUN,
                 item: span,
             }));
             self.counters.spans_stored += 1;
@@ -346,13 +354,18 @@ impl Store {
             return;
         };
         let first = self.spans.front().map_or(0, |s| s.seq);
-        let spans: Vec<&SpanRecord> = entry
+        let pos: Vec<usize> = entry
             .span_seqs
             .iter()
-            .filter_map(|seq| seq.checked_sub(first).and_then(|i| self.spans.get(i as usize)))
-            .map(|s| &s.item)
+            .filter_map(|seq| seq.checked_sub(first).map(|i| i as usize))
+            .filter(|&i| i < self.spans.len())
             .collect();
-        let runs = assemble::assemble(&spans);
+        let spans: Vec<&SpanRecord> = pos.iter().map(|&i| &self.spans[i].item).collect();
+        let assembly = assemble::assemble_with_owners(&spans);
+        for (&i, owner) in pos.iter().zip(&assembly.owner) {
+            self.spans[i].owner = owner.and_then(|o| u16::try_from(o).ok()).unwrap_or(NO_RUN);
+        }
+        let runs = assembly.runs;
         let old = match self.traces.get_mut(&trace) {
             Some(entry) => std::mem::take(&mut entry.runs),
             None => return,
@@ -428,7 +441,14 @@ impl Store {
             let bytes =
                 size_of::<Stored<LogRecord>>() + log.event_name.len() + log.body.heap_bytes() + attrs_bytes(&log.attrs);
             self.used_bytes += bytes;
-            self.logs.push_back(Stored { seq, bytes: charge(bytes), arrival_ms: now_ms, rolled, item: log });
+            self.logs.push_back(Stored {
+                seq,
+                bytes: charge(bytes),
+                arrival_ms: now_ms,
+                rolled,
+                owner: NO_RUN,
+                item: log,
+            });
         }
         self.evict();
     }
@@ -442,7 +462,14 @@ impl Store {
             let bytes =
                 size_of::<Stored<PointRecord>>() + point.metric.len() + point.unit.len() + attrs_bytes(&point.attrs);
             self.used_bytes += bytes;
-            self.points.push_back(Stored { seq, bytes: charge(bytes), arrival_ms: now_ms, rolled: true, item: point });
+            self.points.push_back(Stored {
+                seq,
+                bytes: charge(bytes),
+                arrival_ms: now_ms,
+                rolled: true,
+                owner: NO_RUN,
+                item: point,
+            });
         }
         self.evict();
     }

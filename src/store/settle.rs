@@ -8,7 +8,6 @@ use rustc_hash::FxHashSet;
 use serde::Serialize;
 
 use super::Store;
-use super::assemble::assemble_with_facts;
 use super::record::{LogRecord, SpanRecord};
 use crate::model::Text;
 use crate::model::{
@@ -32,8 +31,8 @@ pub struct Who {
 /// One LLM call's usage, as a run carries it for its cost and token figures.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Usage {
-    /// Model id as sent.
-    pub model: Option<String>,
+    /// Model id as sent (shared with the spans that said it).
+    pub model: Option<Text>,
     /// Input tokens (cached included).
     pub input: u64,
     /// Output tokens (reasoning included).
@@ -58,7 +57,7 @@ pub struct SettledRun {
     /// The run's span.
     pub span_id: SpanId,
     /// Scenario, when said.
-    pub scenario: Option<String>,
+    pub scenario: Option<Text>,
     /// Outcome.
     pub outcome: Outcome,
     /// Duration, ms.
@@ -89,18 +88,18 @@ pub enum CallKind {
     /// An LLM call.
     Llm {
         /// Model id.
-        model: Option<String>,
+        model: Option<Text>,
         /// Provider.
-        provider: Option<String>,
+        provider: Option<Text>,
         /// Usage.
         usage: Usage,
         /// `error.type` when it failed.
-        error_type: Option<String>,
+        error_type: Option<Text>,
     },
     /// A tool call.
     Tool {
         /// Tool name.
-        name: String,
+        name: Text,
         /// Why it failed, when it failed.
         error_class: Option<ToolErrorClass>,
         /// Read or write.
@@ -211,7 +210,7 @@ fn who_of_log(log: &LogRecord) -> Who {
 pub(crate) fn usage_of(f: &SpanFacts) -> Option<Usage> {
     let l = f.llm.as_ref()?;
     Some(Usage {
-        model: l.model.as_deref().map(str::to_owned),
+        model: l.model.clone(),
         input: l.input_tokens.unwrap_or(0),
         output: l.output_tokens.unwrap_or(0),
         cache_read: l.cache_read_tokens.unwrap_or(0),
@@ -260,9 +259,14 @@ impl Store {
             .collect();
         let spans: Vec<&SpanRecord> = span_pos.iter().map(|i| &self.spans[*i].item).collect();
         let facts: Vec<Cow<'_, SpanFacts>> = spans.iter().map(|s| s.facts()).collect();
-        let assembly = assemble_with_facts(&spans, &facts);
-        let run_who: Vec<Who> = assembly
-            .runs
+        // The runs and owners as assembled when the spans arrived (every arrival re-assembles
+        // its trace; eviction settles a trace before any of its spans go).
+        let runs = &entry.runs;
+        let owner: Vec<Option<usize>> = span_pos
+            .iter()
+            .map(|&p| Some(self.spans[p].owner).filter(|&o| o != super::NO_RUN).map(usize::from))
+            .collect();
+        let run_who: Vec<Who> = runs
             .iter()
             .map(|r| {
                 let own = spans.iter().position(|s| s.span_id == r.span_id).map(|i| who_of_span(spans[i], &facts[i]));
@@ -273,8 +277,7 @@ impl Store {
                 }
             })
             .collect();
-        let who_for =
-            |i: usize| assembly.owner[i].map_or_else(|| who_of_span(spans[i], &facts[i]), |r| run_who[r].clone());
+        let who_for = |i: usize| owner[i].map_or_else(|| who_of_span(spans[i], &facts[i]), |r| run_who[r].clone());
         let first_log = self.logs.front().map_or(0, |s| s.seq);
         let log_pos: Vec<usize> = entry
             .log_seqs
@@ -286,7 +289,7 @@ impl Store {
         let mut out = Settled::default();
         let rolled_runs: FxHashSet<SpanId> = entry.rolled_runs.iter().copied().collect();
         let mut newly_rolled_runs = Vec::new();
-        for (r, run) in assembly.runs.iter().enumerate() {
+        for (r, run) in runs.iter().enumerate() {
             if rolled_runs.contains(&run.span_id) {
                 continue;
             }
@@ -294,7 +297,7 @@ impl Store {
             let Some(ri) = spans.iter().position(|s| s.span_id == run.span_id) else { continue };
             let root = spans[ri];
             let arrival = self.spans[span_pos[ri]].arrival_ms;
-            let owned: Vec<usize> = (0..spans.len()).filter(|i| assembly.owner[*i] == Some(r)).collect();
+            let owned: Vec<usize> = (0..spans.len()).filter(|i| owner[*i] == Some(r)).collect();
             let owned_ids: FxHashSet<SpanId> = owned.iter().map(|&i| spans[i].span_id).collect();
             let mut evaluations: Vec<Evaluation> =
                 owned.iter().flat_map(|&i| facts[i].evaluations.iter().cloned()).collect();
@@ -315,7 +318,7 @@ impl Store {
                 who: run_who[r].clone(),
                 trace_id: trace,
                 span_id: run.span_id,
-                scenario: rf.scenario.as_deref().map(str::to_owned),
+                scenario: rf.scenario.clone(),
                 outcome: run.outcome,
                 duration_ms: root.duration_ns() as f64 / 1e6,
                 steps: run.llm_calls + run.tool_calls,
@@ -340,13 +343,13 @@ impl Store {
             let f = &facts[i];
             let kind = match f.role {
                 SpanRole::Llm => usage_of(f).map(|usage| CallKind::Llm {
-                    model: f.llm.as_ref().and_then(|l| l.model.as_deref()).map(str::to_owned),
-                    provider: f.llm.as_ref().and_then(|l| l.provider.as_deref()).map(str::to_owned),
+                    model: f.llm.as_ref().and_then(|l| l.model.clone()),
+                    provider: f.llm.as_ref().and_then(|l| l.provider.clone()),
                     usage,
-                    error_type: f.error_type.as_deref().map(str::to_owned),
+                    error_type: f.error_type.clone(),
                 }),
                 SpanRole::Tool => f.tool.as_ref().map(|t| CallKind::Tool {
-                    name: t.name.as_deref().unwrap_or(&span.name).to_owned(),
+                    name: t.name.clone().unwrap_or_else(|| Text::clone(&span.name)),
                     error_class: t.error_class,
                     side_effect: t.side_effect,
                 }),
