@@ -183,7 +183,7 @@ fn run_bytes(r: &RunRecord) -> usize {
     heap(r.agent.len())
         + r.version.as_ref().map_or(0, |v| heap(v.len()))
         + heap(r.usage.capacity() * size_of::<settle::Usage>())
-        + r.usage.iter().map(|u| u.model.as_ref().map_or(0, |m| text_bytes(m))).sum::<usize>()
+        + r.usage.iter().map(|u| u.model.as_ref().map_or(0, text_bytes)).sum::<usize>()
         + 48
 }
 
