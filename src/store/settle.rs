@@ -2,8 +2,6 @@
 //! rollups exactly once. Spans that arrive after their trace settled are handed over on their
 //! own ("late"): they count in call figures but do not change their run's figures.
 
-use std::borrow::Cow;
-
 use rustc_hash::FxHashSet;
 use serde::Serialize;
 
@@ -257,8 +255,17 @@ impl Store {
             .filter_map(|seq| seq.checked_sub(first).map(|i| i as usize))
             .filter(|i| *i < self.spans.len())
             .collect();
+        // Settling lets the facts go (the rollups get what they said; the attributes still say
+        // it), so take them: what they hold moves into the settled items instead of being copied.
+        let mut facts: Vec<Box<SpanFacts>> = Vec::with_capacity(span_pos.len());
+        for &pos in &span_pos {
+            let stored = &mut self.spans[pos];
+            let freed = stored.item.facts_bytes().min(stored.bytes as usize);
+            stored.bytes -= freed as u32;
+            self.used_bytes -= freed;
+            facts.push(stored.item.facts.take().unwrap_or_else(|| Box::new(stored.item.map())));
+        }
         let spans: Vec<&SpanRecord> = span_pos.iter().map(|i| &self.spans[*i].item).collect();
-        let facts: Vec<Cow<'_, SpanFacts>> = spans.iter().map(|s| s.facts()).collect();
         // The runs and owners as assembled when the spans arrived (every arrival re-assembles
         // its trace; eviction settles a trace before any of its spans go).
         let runs = &entry.runs;
@@ -269,15 +276,17 @@ impl Store {
         let run_who: Vec<Who> = runs
             .iter()
             .map(|r| {
-                let own = spans.iter().position(|s| s.span_id == r.span_id).map(|i| who_of_span(spans[i], &facts[i]));
+                let own = spans.iter().position(|s| s.span_id == r.span_id).and_then(|i| facts[i].environment.clone());
                 Who {
                     agent: intern(&r.agent),
                     version: intern(r.version_label()),
-                    environment: own.map_or_else(|| intern(UNKNOWN), |w| w.environment),
+                    environment: own.unwrap_or_else(|| intern(UNKNOWN)),
                 }
             })
             .collect();
-        let who_for = |i: usize| owner[i].map_or_else(|| who_of_span(spans[i], &facts[i]), |r| run_who[r].clone());
+        let who: Vec<Who> = (0..spans.len())
+            .map(|i| owner[i].map_or_else(|| who_of_span(spans[i], &facts[i]), |r| run_who[r].clone()))
+            .collect();
         let first_log = self.logs.front().map_or(0, |s| s.seq);
         let log_pos: Vec<usize> = entry
             .log_seqs
@@ -338,9 +347,9 @@ impl Store {
                 continue;
             }
             let span = spans[i];
-            let who = who_for(i);
+            let who = &who[i];
             let time_ns = sane_time(span.end_ns, self.spans[pos].arrival_ms);
-            let f = &facts[i];
+            let f = &mut facts[i];
             let kind = match f.role {
                 SpanRole::Llm => usage_of(f).map(|usage| CallKind::Llm {
                     model: f.llm.as_ref().and_then(|l| l.model.clone()),
@@ -367,14 +376,14 @@ impl Store {
                     retry: f.retry,
                 });
             }
-            for g in &f.guardrails {
-                out.events.push(SettledEvent { time_ns, who: who.clone(), kind: EventKind::Guardrail(g.clone()) });
+            for g in std::mem::take(&mut f.guardrails) {
+                out.events.push(SettledEvent { time_ns, who: who.clone(), kind: EventKind::Guardrail(g) });
             }
-            for e in &f.evaluations {
-                out.events.push(SettledEvent { time_ns, who: who.clone(), kind: EventKind::Evaluation(e.clone()) });
+            for e in std::mem::take(&mut f.evaluations) {
+                out.events.push(SettledEvent { time_ns, who: who.clone(), kind: EventKind::Evaluation(e) });
             }
-            for d in &f.tool_decisions {
-                out.events.push(SettledEvent { time_ns, who: who.clone(), kind: EventKind::ToolDecision(d.clone()) });
+            for d in std::mem::take(&mut f.tool_decisions) {
+                out.events.push(SettledEvent { time_ns, who: who.clone(), kind: EventKind::ToolDecision(d) });
             }
         }
         for &li in &log_pos {
@@ -386,7 +395,7 @@ impl Store {
                 let owner = log
                     .span_id
                     .and_then(|s| spans.iter().position(|sp| sp.span_id == s))
-                    .map(who_for)
+                    .map(|i| who[i].clone())
                     .or_else(|| run_who.first().cloned())
                     .unwrap_or_else(|| who_of_log(log));
                 out.events.push(SettledEvent {
@@ -397,14 +406,8 @@ impl Store {
             }
         }
 
-        drop(facts);
-        // Settled: the rollups have what the facts said; the attributes still say it.
         for &pos in &span_pos {
-            let stored = &mut self.spans[pos];
-            stored.rolled = true;
-            let freed = stored.item.drop_facts().min(stored.bytes as usize);
-            stored.bytes -= freed as u32;
-            self.used_bytes -= freed;
+            self.spans[pos].rolled = true;
         }
         for &li in &log_pos {
             self.logs[li].rolled = true;
