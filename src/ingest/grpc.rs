@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Buf;
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{LogsService, LogsServiceServer};
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
@@ -14,7 +15,8 @@ use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceResponse};
-use tonic::codec::{CompressionEncoding, EnabledCompressionEncodings};
+use prost::Message;
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EnabledCompressionEncodings, EncodeBuf, Encoder};
 use tonic::codegen::{Body, BoxFuture, Service, StdError};
 use tonic::server::{NamedService, UnaryService};
 use tonic::{Code, Request, Response, Status};
@@ -165,8 +167,7 @@ where
         let export = Export(Arc::clone(&self.export));
         let max = self.max_request_bytes;
         Box::pin(async move {
-            let codec =
-                tonic_prost::ProstCodec::<ExportTraceServiceResponse, lean::ExportTraceServiceRequest>::default();
+            let codec = LeanCodec;
             let mut accept = EnabledCompressionEncodings::default();
             accept.enable(CompressionEncoding::Gzip);
             let mut grpc = tonic::server::Grpc::new(codec)
@@ -174,6 +175,54 @@ where
                 .apply_max_message_size_config(Some(max), None);
             Ok(grpc.unary(export, req).await)
         })
+    }
+}
+
+/// The trace service's codec: prost, but decoding from the request as one `Bytes`, so the
+/// lean messages' strings are slices of it taken with a plain reference count (through tonic's
+/// buffer every slice was a split and an advance of a `BytesMut`, ~15% of an ingest thread).
+#[derive(Debug, Clone, Copy, Default)]
+struct LeanCodec;
+
+/// Encodes the response.
+#[derive(Debug, Clone, Copy, Default)]
+struct ResponseEncoder;
+
+/// Decodes the request.
+#[derive(Debug, Clone, Copy, Default)]
+struct RequestDecoder;
+
+impl Codec for LeanCodec {
+    type Encode = ExportTraceServiceResponse;
+    type Decode = lean::ExportTraceServiceRequest;
+    type Encoder = ResponseEncoder;
+    type Decoder = RequestDecoder;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        ResponseEncoder
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        RequestDecoder
+    }
+}
+
+impl Encoder for ResponseEncoder {
+    type Item = ExportTraceServiceResponse;
+    type Error = Status;
+
+    fn encode(&mut self, item: Self::Item, buf: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        item.encode(buf).map_err(|e| Status::internal(e.to_string()))
+    }
+}
+
+impl Decoder for RequestDecoder {
+    type Item = lean::ExportTraceServiceRequest;
+    type Error = Status;
+
+    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Status> {
+        let body = buf.copy_to_bytes(buf.remaining());
+        lean::ExportTraceServiceRequest::decode(body).map(Some).map_err(|e| Status::internal(e.to_string()))
     }
 }
 
