@@ -15,7 +15,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 
 use super::lean;
 use crate::model::{SpanId, StatusCode, Text, TraceId};
-use crate::semconv::{self, AttrList, SpanInput, Value};
+use crate::semconv::{self, AttrList, Value};
 use crate::store::record::{
     AttrValue, Attrs, AttrsBuilder, EventRecord, LogRecord, PointRecord, ResourceRecord, SpanRecord,
 };
@@ -236,8 +236,9 @@ pub fn lean_traces(req: &lean::ExportTraceServiceRequest, limits: Limits) -> Con
                 continue;
             }
         };
+        let filed = semconv::FiledResource::new(res_kvs.as_slice());
         for span in rs.scope_spans.iter().flat_map(|s| &s.spans) {
-            match lean_span(span, &res_kvs, &resource, limits, &mut scratch) {
+            match lean_span(span, &filed, &resource, limits, &mut scratch) {
                 Ok(record) => out.items.push(record),
                 Err(e) => {
                     let name = String::from_utf8_lossy(&span.name);
@@ -251,7 +252,7 @@ pub fn lean_traces(req: &lean::ExportTraceServiceRequest, limits: Limits) -> Con
 
 fn lean_span<'r>(
     span: &'r lean::Span,
-    res_kvs: &[(&'r str, Value<'r>)],
+    filed: &semconv::FiledResource<'_>,
     resource: &Arc<ResourceRecord>,
     limits: Limits,
     scratch: &mut Scratch<'r>,
@@ -283,8 +284,11 @@ fn lean_span<'r>(
             })
         })
         .collect::<Result<Box<[_]>, String>>()?;
-    let facts = semconv::map_span(
-        SpanInput { name, is_error: status == StatusCode::Error, attrs: scratch.span.as_slice(), resource: res_kvs },
+    let facts = semconv::map_span_under(
+        filed,
+        name,
+        status == StatusCode::Error,
+        scratch.span.as_slice(),
         scratch.ranges.iter().map(|(name, range)| (*name, &scratch.events[range.clone()])),
     );
     Ok(SpanRecord {

@@ -224,19 +224,37 @@ impl Compiled {
 static SPAN_RULES: LazyLock<Compiled> = LazyLock::new(|| Compiled::new(table::SPAN_TABLE));
 static EVENT_RULES: LazyLock<Compiled> = LazyLock::new(|| Compiled::new(table::EVENT_TABLE));
 
+/// A resource's attributes filed by the span rules' resource slots: once per resource block, for
+/// all the spans under it (filing them again for every span was a tenth of the mapping).
+#[derive(Debug, Clone)]
+pub struct FiledResource<'a>(Vec<Option<Value<'a>>>);
+
+impl<'a> FiledResource<'a> {
+    /// Files `resource` (the first occurrence of a duplicated key wins).
+    pub fn new<R: AttrList + ?Sized>(resource: &'a R) -> Self {
+        let rules = &*SPAN_RULES;
+        let mut slots = vec![None; rules.res_keys.len()];
+        resource.visit(&mut |k, v| {
+            if let Some(&i) = rules.res_keys.get(k) {
+                slots[i].get_or_insert(v);
+            }
+        });
+        Self(slots)
+    }
+}
+
 /// The attribute values of one span (and its resource) filed by slot.
-struct Filled<'a> {
+struct Filled<'a, 'r> {
     rules: &'static Compiled,
     span: Vec<Option<Value<'a>>>,
-    resource: Vec<Option<Value<'a>>>,
+    resource: &'r [Option<Value<'a>>],
     traceloop_kind: Option<&'a str>,
 }
 
-impl<'a> Filled<'a> {
-    fn new<A, R>(rules: &'static Compiled, attrs: &'a A, resource: Option<&'a R>) -> Self
+impl<'a, 'r> Filled<'a, 'r> {
+    fn new<A>(rules: &'static Compiled, attrs: &'a A, resource: &'r [Option<Value<'a>>]) -> Self
     where
         A: AttrList + ?Sized,
-        R: AttrList + ?Sized,
     {
         let mut span = vec![None; rules.keys.len()];
         attrs.visit(&mut |k, v| {
@@ -245,15 +263,7 @@ impl<'a> Filled<'a> {
                 span[i].get_or_insert(v);
             }
         });
-        let mut res = vec![None; rules.res_keys.len()];
-        if let Some(resource) = resource {
-            resource.visit(&mut |k, v| {
-                if let Some(&i) = rules.res_keys.get(k) {
-                    res[i].get_or_insert(v);
-                }
-            });
-        }
-        let mut filled = Self { rules, span, resource: res, traceloop_kind: None };
+        let mut filled = Self { rules, span, resource, traceloop_kind: None };
         if let Some(Value::Str(kind)) = filled.get(Concept::TraceloopKind) {
             filled.traceloop_kind = Some(kind);
         }
@@ -276,13 +286,18 @@ impl<'a> Filled<'a> {
             if !self.guard_holds(slot.guard) {
                 return None;
             }
-            let values = if slot.resource { &self.resource } else { &self.span };
-            values[slot.index].filter(|v| !matches!(v, Value::Str("")))
+            let values = if slot.resource { self.resource } else { &self.span };
+            values.get(slot.index).copied().flatten().filter(|v| !matches!(v, Value::Str("")))
         })
     }
 
     fn text(&self, concept: Concept) -> Option<String> {
         self.get(concept).and_then(Value::text).map(Cow::into_owned)
+    }
+
+    /// The concept's text read as `T` (without copying it out first).
+    fn parsed<T>(&self, concept: Concept, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
+        self.get(concept).and_then(Value::text).and_then(|t| parse(&t))
     }
 
     /// The concept's text, interned.
@@ -312,7 +327,7 @@ pub enum EventFact {
 
 /// Maps one span event or log record (its name, else its `event.name` attribute).
 pub fn map_event<A: AttrList + ?Sized>(name: &str, attrs: &A) -> Option<EventFact> {
-    let f = Filled::new::<A, A>(&EVENT_RULES, attrs, None);
+    let f = Filled::new(&EVENT_RULES, attrs, &[]);
     let attr_name = f.text(Concept::EventName);
     let name = if name.is_empty() { attr_name.as_deref().unwrap_or("") } else { name };
     if table::EVALUATION_EVENTS.contains(&name) || (name.is_empty() && f.get(Concept::EvalName).is_some()) {
@@ -334,7 +349,7 @@ pub fn map_event<A: AttrList + ?Sized>(name: &str, attrs: &A) -> Option<EventFac
         let decision = f.get(Concept::GuardrailDecision).and_then(Value::text)?;
         return Some(EventFact::Guardrail(GuardrailDecision {
             name: f.text(Concept::GuardrailName).unwrap_or_else(|| "guardrail".to_owned()),
-            stage: f.text(Concept::GuardrailStage).map(|s| GuardrailStage::parse(&s)).unwrap_or_default(),
+            stage: f.parsed(Concept::GuardrailStage, |s| Some(GuardrailStage::parse(s))).unwrap_or_default(),
             category: f.text(Concept::GuardrailCategory),
             verdict: GuardrailVerdict::parse(&decision).unwrap_or(GuardrailVerdict::Flag),
         }));
@@ -373,7 +388,23 @@ where
     R: AttrList + ?Sized,
     E: IntoIterator<Item = (&'a str, &'a A)>,
 {
-    let f = Filled::new(&SPAN_RULES, input.attrs, Some(input.resource));
+    let resource = FiledResource::new(input.resource);
+    map_span_under(&resource, input.name, input.is_error, input.attrs, events)
+}
+
+/// The same, for a span under a resource already filed (the ingest path files each once).
+pub fn map_span_under<'a, A, E>(
+    resource: &FiledResource<'a>,
+    name: &str,
+    is_error: bool,
+    attrs: &'a A,
+    events: E,
+) -> SpanFacts
+where
+    A: AttrList + ?Sized + 'a,
+    E: IntoIterator<Item = (&'a str, &'a A)>,
+{
+    let f = Filled::new(&SPAN_RULES, attrs, &resource.0);
     let op = f.get(Concept::OperationName);
     let op_is = |options: &[&str]| matches!(op, Some(Value::Str(s)) if options.contains(&s));
 
@@ -387,7 +418,7 @@ where
         None
     };
 
-    let is_guardrail_name = input.name.starts_with("apply_guardrail");
+    let is_guardrail_name = name.starts_with("apply_guardrail");
     let role = if op_is(table::AGENT_OPERATIONS) {
         SpanRole::Agent
     } else if op_is(&["execute_tool"]) {
@@ -422,12 +453,12 @@ where
         environment: f.shared(Concept::Environment),
         session: f.shared(Concept::Session),
         scenario: f.shared(Concept::Scenario),
-        outcome: f.text(Concept::Outcome).and_then(|s| Outcome::parse(&s)),
+        outcome: f.parsed(Concept::Outcome, Outcome::parse),
         retry: f.get(Concept::Retry).and_then(Value::as_f64).is_some_and(|n| n > 0.0),
         red_team: f.str_is(Concept::EvalSuite, &["red_team", "redteam", "red-team"]),
         attack_succeeded: f.get(Concept::AttackSucceeded).and_then(Value::as_bool),
         step_budget: f.u64(Concept::StepBudget),
-        is_error: input.is_error,
+        is_error,
         error_type,
         ..SpanFacts::default()
     };
@@ -445,15 +476,14 @@ where
     }
 
     if role == SpanRole::Tool {
-        let name = f.shared(Concept::ToolName).or_else(|| tool_name_from_span_name(input.name).map(|n| intern(&n)));
+        let name = f.shared(Concept::ToolName).or_else(|| tool_name_from_span_name(name).map(|n| intern(&n)));
         let error_class = f
-            .text(Concept::ErrorClass)
-            .and_then(|s| ToolErrorClass::parse(&s))
+            .parsed(Concept::ErrorClass, ToolErrorClass::parse)
             .or_else(|| facts.error_type.as_deref().map(classify_error_type))
-            .or(input.is_error.then_some(ToolErrorClass::Other));
+            .or(is_error.then_some(ToolErrorClass::Other));
         facts.tool = Some(ToolFacts {
             name,
-            side_effect: f.text(Concept::SideEffect).and_then(|s| SideEffect::parse(&s)).unwrap_or_default(),
+            side_effect: f.parsed(Concept::SideEffect, SideEffect::parse).unwrap_or_default(),
             error_class,
         });
     }
@@ -462,21 +492,15 @@ where
     if role == SpanRole::Guardrail || decision.is_some() {
         let verdict = match decision {
             Some(d) => GuardrailVerdict::parse(&d).unwrap_or(GuardrailVerdict::Flag),
-            None if input.is_error => GuardrailVerdict::Block,
+            None if is_error => GuardrailVerdict::Block,
             None => GuardrailVerdict::Allow,
         };
-        let name = f.text(Concept::GuardrailName).unwrap_or_else(|| {
-            input
-                .name
-                .strip_prefix("apply_guardrail")
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .unwrap_or(input.name)
-                .to_owned()
+        let guardrail = f.text(Concept::GuardrailName).unwrap_or_else(|| {
+            name.strip_prefix("apply_guardrail").map(str::trim).filter(|s| !s.is_empty()).unwrap_or(name).to_owned()
         });
         facts.guardrails.push(GuardrailDecision {
-            name,
-            stage: f.text(Concept::GuardrailStage).map(|s| GuardrailStage::parse(&s)).unwrap_or_default(),
+            name: guardrail,
+            stage: f.parsed(Concept::GuardrailStage, |s| Some(GuardrailStage::parse(s))).unwrap_or_default(),
             category: f.text(Concept::GuardrailCategory),
             verdict,
         });
