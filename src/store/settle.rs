@@ -2,7 +2,6 @@
 //! rollups exactly once. Spans that arrive after their trace settled are handed over on their
 //! own ("late"): they count in call figures but do not change their run's figures.
 
-use rustc_hash::FxHashSet;
 use serde::Serialize;
 
 use super::Store;
@@ -296,10 +295,10 @@ impl Store {
             .collect();
 
         let mut out = Settled::default();
-        let rolled_runs: FxHashSet<SpanId> = entry.rolled_runs.iter().copied().collect();
         let mut newly_rolled_runs = Vec::new();
         for (r, run) in runs.iter().enumerate() {
-            if rolled_runs.contains(&run.span_id) {
+            // A trace has a run or two: a scan beats building a set per settled trace.
+            if entry.rolled_runs.contains(&run.span_id) {
                 continue;
             }
             newly_rolled_runs.push(run.span_id);
@@ -307,14 +306,16 @@ impl Store {
             let root = spans[ri];
             let arrival = self.spans[span_pos[ri]].arrival_ms;
             let owned: Vec<usize> = (0..spans.len()).filter(|i| owner[*i] == Some(r)).collect();
-            let owned_ids: FxHashSet<SpanId> = owned.iter().map(|&i| spans[i].span_id).collect();
             let mut evaluations: Vec<Evaluation> =
                 owned.iter().flat_map(|&i| facts[i].evaluations.iter().cloned()).collect();
             let mut guardrails: Vec<GuardrailDecision> =
                 owned.iter().flat_map(|&i| facts[i].guardrails.iter().cloned()).collect();
             for &li in &log_pos {
                 let log = &self.logs[li].item;
-                let belongs = log.span_id.is_some_and(|s| owned_ids.contains(&s)) || (log.span_id.is_none() && r == 0);
+                let belongs = match log.span_id {
+                    Some(s) => spans.iter().position(|sp| sp.span_id == s).is_some_and(|i| owner[i] == Some(r)),
+                    None => r == 0,
+                };
                 match (&log.fact, belongs) {
                     (Some(EventFact::Evaluation(e)), true) => evaluations.push(e.clone()),
                     (Some(EventFact::Guardrail(g)), true) => guardrails.push(g.clone()),
