@@ -312,7 +312,8 @@ mod tests {
     }
 
     #[test]
-    fn fields_ingest_does_not_read_are_skipped_and_the_rest_agrees_with_opentelemetry_proto() {
+    fn fields_ingest_does_not_read_are_skipped_and_the_rest_agrees_with_opentelemetry_proto()
+    -> Result<(), prost::DecodeError> {
         let full = Otlp {
             resource_spans: vec![otlp_trace::ResourceSpans {
                 resource: None,
@@ -332,12 +333,13 @@ mod tests {
                 schema_url: String::new(),
             }],
         };
-        let lean = ExportTraceServiceRequest::decode(Bytes::from(full.encode_to_vec())).expect("lean decode");
+        let lean = ExportTraceServiceRequest::decode(Bytes::from(full.encode_to_vec()))?;
         assert_eq!(lean.span_count(), 1);
         let span = &lean.resource_spans[0].scope_spans[0].spans[0];
         assert_eq!((&span.name[..], &span.trace_id[..]), (&b"call"[..], &[9u8; 16][..]));
         let c = traces(&full, Limits::default());
         assert_eq!((c.items.len(), c.rejected), (1, 0));
         assert_eq!(c.items[0].trace_id, [9; 16]);
+        Ok(())
     }
 }

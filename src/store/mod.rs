@@ -39,6 +39,23 @@ struct Stored<T> {
     item: T,
 }
 
+impl<T> Stored<T> {
+    /// The span's run among its trace's runs, as last assembled.
+    fn run(&self) -> Option<usize> {
+        (self.owner != NO_RUN).then_some(usize::from(self.owner))
+    }
+
+    fn set_run(&mut self, run: Option<usize>) {
+        self.owner = run.and_then(|r| u16::try_from(r).ok()).unwrap_or(NO_RUN);
+    }
+}
+
+/// Where the items numbered `seqs` sit in a ring whose front item is numbered `first` and which
+/// holds `len` items (the evicted ones skipped).
+fn positions(seqs: &[u64], first: u64, len: usize) -> Vec<usize> {
+    seqs.iter().filter_map(|seq| seq.checked_sub(first).map(|i| i as usize)).filter(|&i| i < len).collect()
+}
+
 /// Per trace: which spans it has, and the runs its last assembly produced.
 #[derive(Debug, Default)]
 pub struct TraceEntry {
@@ -277,7 +294,7 @@ impl Store {
         let mut touched: Vec<TraceId> = Vec::new();
         for span in spans {
             let seq = self.next_span_seq;
-            let first = self.spans.front().map_or(seq, |s| s.seq);
+            let first = self.span_front();
             let entry = self.traces.entry(span.trace_id).or_default();
             if is_duplicate(entry, &self.spans, first, &span.span_id) {
                 self.counters.spans_deduplicated += 1;
@@ -353,17 +370,11 @@ impl Store {
         let Some(entry) = self.traces.get(&trace) else {
             return;
         };
-        let first = self.spans.front().map_or(0, |s| s.seq);
-        let pos: Vec<usize> = entry
-            .span_seqs
-            .iter()
-            .filter_map(|seq| seq.checked_sub(first).map(|i| i as usize))
-            .filter(|&i| i < self.spans.len())
-            .collect();
+        let pos = self.span_positions(entry);
         let spans: Vec<&SpanRecord> = pos.iter().map(|&i| &self.spans[i].item).collect();
         let assembly = assemble::assemble_with_owners(&spans);
-        for (&i, owner) in pos.iter().zip(&assembly.owner) {
-            self.spans[i].owner = owner.and_then(|o| u16::try_from(o).ok()).unwrap_or(NO_RUN);
+        for (&i, &run) in pos.iter().zip(&assembly.owner) {
+            self.spans[i].set_run(run);
         }
         let runs = assembly.runs;
         let old = match self.traces.get_mut(&trace) {
@@ -515,7 +526,7 @@ impl Store {
         self.used_bytes -= span.bytes as usize;
         self.counters.spans_evicted += 1;
         let trace = span.item.trace_id;
-        let first = self.spans.front().map_or(self.next_span_seq, |s| s.seq);
+        let first = self.span_front();
         if let Some(entry) = self.traces.get_mut(&trace) {
             if let Some(ids) = &mut entry.ids {
                 ids.remove(&span.item.span_id);
@@ -539,13 +550,28 @@ impl Store {
     }
 
     fn forget_log(&mut self, trace: TraceId, seq: u64) {
-        let first = self.spans.front().map_or(self.next_span_seq, |s| s.seq);
+        let first = self.span_front();
         if let Some(entry) = self.traces.get_mut(&trace) {
             entry.log_seqs.retain(|s| *s != seq);
             if !has_live_spans(entry, first) && entry.log_seqs.is_empty() {
                 self.forget_trace(trace);
             }
         }
+    }
+
+    /// The number of the oldest hot span (of the next span when none is hot).
+    fn span_front(&self) -> u64 {
+        self.spans.front().map_or(self.next_span_seq, |s| s.seq)
+    }
+
+    /// Where a trace's hot spans sit in the ring.
+    fn span_positions(&self, entry: &TraceEntry) -> Vec<usize> {
+        positions(&entry.span_seqs, self.span_front(), self.spans.len())
+    }
+
+    /// Where a trace's hot logs sit in their ring.
+    fn log_positions(&self, entry: &TraceEntry) -> Vec<usize> {
+        positions(&entry.log_seqs, self.logs.front().map_or(self.next_log_seq, |s| s.seq), self.logs.len())
     }
 
     /// The cumulative counters.

@@ -153,13 +153,7 @@ pub struct GuardSeen {
 impl Store {
     fn spans_of(&self, trace: &TraceId) -> Vec<&SpanRecord> {
         let Some(entry) = self.traces.get(trace) else { return Vec::new() };
-        let first = self.spans.front().map_or(0, |s| s.seq);
-        entry
-            .span_seqs
-            .iter()
-            .filter_map(|seq| seq.checked_sub(first).and_then(|i| self.spans.get(i as usize)))
-            .map(|s| &s.item)
-            .collect()
+        self.span_positions(entry).into_iter().map(|i| &self.spans[i].item).collect()
     }
 
     /// The newest runs (newest first) that pass `keep`, at most `limit`.

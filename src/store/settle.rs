@@ -247,13 +247,7 @@ impl Store {
     pub(super) fn settle_trace(&mut self, trace: TraceId) {
         self.pending.remove(&trace);
         let Some(entry) = self.traces.get(&trace) else { return };
-        let first = self.spans.front().map_or(0, |s| s.seq);
-        let span_pos: Vec<usize> = entry
-            .span_seqs
-            .iter()
-            .filter_map(|seq| seq.checked_sub(first).map(|i| i as usize))
-            .filter(|i| *i < self.spans.len())
-            .collect();
+        let span_pos = self.span_positions(entry);
         // Settling lets the facts go (the rollups get what they said; the attributes still say
         // it), so take them: what they hold moves into the settled items instead of being copied.
         let mut facts: Vec<Box<SpanFacts>> = Vec::with_capacity(span_pos.len());
@@ -268,10 +262,7 @@ impl Store {
         // The runs and owners as assembled when the spans arrived (every arrival re-assembles
         // its trace; eviction settles a trace before any of its spans go).
         let runs = &entry.runs;
-        let owner: Vec<Option<usize>> = span_pos
-            .iter()
-            .map(|&p| Some(self.spans[p].owner).filter(|&o| o != super::NO_RUN).map(usize::from))
-            .collect();
+        let owner: Vec<Option<usize>> = span_pos.iter().map(|&p| self.spans[p].run()).collect();
         let run_who: Vec<Who> = runs
             .iter()
             .map(|r| {
@@ -286,13 +277,7 @@ impl Store {
         let who: Vec<Who> = (0..spans.len())
             .map(|i| owner[i].map_or_else(|| who_of_span(spans[i], &facts[i]), |r| run_who[r].clone()))
             .collect();
-        let first_log = self.logs.front().map_or(0, |s| s.seq);
-        let log_pos: Vec<usize> = entry
-            .log_seqs
-            .iter()
-            .filter_map(|seq| seq.checked_sub(first_log).map(|i| i as usize))
-            .filter(|i| *i < self.logs.len())
-            .collect();
+        let log_pos = self.log_positions(entry);
 
         let mut out = Settled::default();
         let mut newly_rolled_runs = Vec::new();
