@@ -343,8 +343,8 @@ mod tests {
                 red_team: false,
                 attack_succeeded: None,
                 usage: vec![],
-                guardrails: vec![],
-                evaluations: vec![],
+                guardrail_trips: 0,
+                leak: false,
             });
         }
         s

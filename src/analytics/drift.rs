@@ -245,8 +245,8 @@ mod tests {
                 reasoning: 0,
                 reported_cost: Some(0.0),
             }],
-            guardrails: vec![],
-            evaluations: vec![],
+            guardrail_trips: 0,
+            leak: false,
         }
     }
 

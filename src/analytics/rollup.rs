@@ -517,14 +517,6 @@ impl PriceCache {
     }
 }
 
-fn is_leak(g: &crate::model::GuardrailDecision) -> bool {
-    let cat = g.category.as_deref().unwrap_or("").to_ascii_lowercase();
-    // Detected (flagged) and let through: neither blocked nor redacted.
-    g.stage == GuardrailStage::Output
-        && (cat.contains("pii") || cat.contains("secret"))
-        && g.verdict == GuardrailVerdict::Flag
-}
-
 fn stage_name(s: GuardrailStage) -> &'static str {
     match s {
         GuardrailStage::Input => "input",
@@ -717,8 +709,8 @@ impl Rollups {
             }
         }
         let tokens: u64 = run.usage.iter().map(|u| u.input + u.output).sum();
-        let trips = run.guardrails.iter().filter(|g| g.verdict.is_trip()).count() as u64;
-        let leak = run.guardrails.iter().any(is_leak);
+        let trips = u64::from(run.guardrail_trips);
+        let leak = run.leak;
         let w = &self.words;
         let scenario = run.scenario.clone().unwrap_or_else(|| Text::clone(&w.unspecified));
         let key = Key::with(&run.who, scenario, Text::clone(&w.none), Text::clone(&w.none));

@@ -210,6 +210,17 @@ pub struct GuardrailDecision {
     pub verdict: GuardrailVerdict,
 }
 
+impl GuardrailDecision {
+    /// A leak: personal data or a secret detected in output (flagged) and let through, neither
+    /// blocked nor redacted.
+    pub fn is_leak(&self) -> bool {
+        let cat = self.category.as_deref().unwrap_or("").to_ascii_lowercase();
+        self.stage == GuardrailStage::Output
+            && (cat.contains("pii") || cat.contains("secret"))
+            && self.verdict == GuardrailVerdict::Flag
+    }
+}
+
 /// What the control plane (or a gateway) decided about a tool call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -73,10 +73,10 @@ pub struct SettledRun {
     pub attack_succeeded: Option<bool>,
     /// Usage of every LLM call in the run.
     pub usage: Vec<Usage>,
-    /// Every guardrail decision in the run.
-    pub guardrails: Vec<GuardrailDecision>,
-    /// Every evaluation of the run.
-    pub evaluations: Vec<Evaluation>,
+    /// Guardrail decisions in the run that were not an allow.
+    pub guardrail_trips: u32,
+    /// A guardrail let personal data or a secret through (`GuardrailDecision::is_leak`).
+    pub leak: bool,
 }
 
 /// What kind of call a settled span is.
@@ -291,20 +291,23 @@ impl Store {
             let root = spans[ri];
             let arrival = self.spans[span_pos[ri]].arrival_ms;
             let owned: Vec<usize> = (0..spans.len()).filter(|i| owner[*i] == Some(r)).collect();
-            let mut evaluations: Vec<Evaluation> =
-                owned.iter().flat_map(|&i| facts[i].evaluations.iter().cloned()).collect();
-            let mut guardrails: Vec<GuardrailDecision> =
-                owned.iter().flat_map(|&i| facts[i].guardrails.iter().cloned()).collect();
+            // The run's figures need only how many guardrails tripped and whether one leaked;
+            // the decisions themselves move into the events below.
+            let mut trips = 0u32;
+            let mut leak = false;
+            let mut tally = |g: &GuardrailDecision| {
+                trips += u32::from(g.verdict.is_trip());
+                leak |= g.is_leak();
+            };
+            owned.iter().flat_map(|&i| &facts[i].guardrails).for_each(&mut tally);
             for &li in &log_pos {
                 let log = &self.logs[li].item;
                 let belongs = match log.span_id {
                     Some(s) => spans.iter().position(|sp| sp.span_id == s).is_some_and(|i| owner[i] == Some(r)),
                     None => r == 0,
                 };
-                match (&log.fact, belongs) {
-                    (Some(EventFact::Evaluation(e)), true) => evaluations.push(e.clone()),
-                    (Some(EventFact::Guardrail(g)), true) => guardrails.push(g.clone()),
-                    _ => {}
+                if let (Some(EventFact::Guardrail(g)), true) = (&log.fact, belongs) {
+                    tally(g);
                 }
             }
             let rf = &facts[ri];
@@ -323,8 +326,8 @@ impl Store {
                 red_team: rf.red_team || owned.iter().any(|&i| facts[i].red_team),
                 attack_succeeded: rf.attack_succeeded.or_else(|| owned.iter().find_map(|&i| facts[i].attack_succeeded)),
                 usage: owned.iter().filter_map(|&i| usage_of(&facts[i])).collect(),
-                guardrails,
-                evaluations,
+                guardrail_trips: trips,
+                leak,
             });
         }
 
