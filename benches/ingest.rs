@@ -8,14 +8,13 @@ use agentops_cockpit::analytics::prices::PriceTable;
 use agentops_cockpit::analytics::rollup::Rollups;
 use agentops_cockpit::engine::{Engine, EngineConfig};
 use agentops_cockpit::ingest::convert::{self, Limits};
-use agentops_cockpit::ingest::lean;
+use agentops_cockpit::ingest::wire::TraceRequest;
 use agentops_cockpit::loadgen::wire::PreEncoded;
 use agentops_cockpit::loadgen::{bench_requests, trace_ids};
 use agentops_cockpit::store::Store;
 use agentops_cockpit::store::settle::SettlePolicy;
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use prost::Message;
 
 mod common;
 
@@ -27,9 +26,9 @@ fn encoded() -> (u64, Vec<PreEncoded>) {
     (spans, pre)
 }
 
-/// Decodes as the receivers do: the strings stay slices of the body.
-fn decode(body: Bytes) -> lean::ExportTraceServiceRequest {
-    lean::ExportTraceServiceRequest::decode(body).unwrap_or_default()
+/// Decodes as the receivers do: the request's structure checked in place, its spans counted.
+fn decode(body: Bytes) -> TraceRequest {
+    TraceRequest::parse(body).unwrap_or_default()
 }
 
 fn stages(c: &mut Criterion) {
@@ -41,13 +40,14 @@ fn stages(c: &mut Criterion) {
     g.bench_function("decode", |b| {
         b.iter(|| {
             i += 1;
-            decode(bodies[i % bodies.len()].clone())
+            let req = decode(bodies[i % bodies.len()].clone());
+            req.check().map(|()| req)
         })
     });
     g.bench_function("decode+normalize", |b| {
         b.iter(|| {
             i += 1;
-            convert::lean_traces(&decode(bodies[i % bodies.len()].clone()), Limits::default())
+            convert::wire_traces(&decode(bodies[i % bodies.len()].clone()), Limits::default()).unwrap_or_default()
         })
     });
     let mut store = Store::new(256 << 20);
@@ -58,7 +58,7 @@ fn stages(c: &mut Criterion) {
         b.iter(|| {
             serial += 1;
             let req = decode(pre[serial as usize % pre.len()].stamped(serial));
-            let converted = convert::lean_traces(&req, Limits::default());
+            let converted = convert::wire_traces(&req, Limits::default()).unwrap_or_default();
             let now = agentops_cockpit::engine::worker::now_ms();
             store.insert_spans(converted.items, now);
             store.settle(now, SettlePolicy::default(), true);

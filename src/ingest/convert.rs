@@ -13,7 +13,7 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::{Exemplar, metric::Data, number_data_point};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 
-use super::lean;
+use super::wire;
 use crate::model::{SpanId, StatusCode, Text, TraceId};
 use crate::semconv::{self, AttrList, Value};
 use crate::store::record::{
@@ -188,10 +188,12 @@ fn optional_id<const N: usize>(bytes: &[u8], what: &str) -> Result<Option<[u8; N
 }
 
 /// Validates and maps the spans of a trace export request in opentelemetry-proto's types (the
-/// JSON, replay and demo paths).
+/// JSON, replay and demo paths): encoded once and read like a received request, cheap beside
+/// the JSON parse before it.
 pub fn traces(req: &ExportTraceServiceRequest, limits: Limits) -> Converted<SpanRecord> {
-    match lean::ExportTraceServiceRequest::from_otlp(req) {
-        Ok(lean) => lean_traces(&lean, limits),
+    use prost::Message;
+    match wire::TraceRequest::parse(req.encode_to_vec().into()).and_then(|req| wire_traces(&req, limits)) {
+        Ok(c) => c,
         Err(e) => {
             let mut out = Converted::default();
             for _ in req.resource_spans.iter().flat_map(|r| &r.scope_spans).flat_map(|s| &s.spans) {
@@ -205,91 +207,137 @@ pub fn traces(req: &ExportTraceServiceRequest, limits: Limits) -> Converted<Span
 /// Attributes read once per span, borrowed from the request, for the mapping and the packing.
 type Scalars<'r> = Vec<(&'r str, Value<'r>)>;
 
+/// One list of attributes as read: the mapping's view of each, and the value as sent (for the
+/// packing of arrays, maps and bytes).
+#[derive(Default)]
+struct Read<'r> {
+    scalars: Scalars<'r>,
+    raw: Vec<wire::AnyValue<'r>>,
+}
+
+impl<'r> Read<'r> {
+    fn clear(&mut self) {
+        self.scalars.clear();
+        self.raw.clear();
+    }
+
+    /// Packs the attributes in `range` (arrays and maps become JSON text).
+    fn packed(&self, range: Range<usize>, limits: Limits) -> Result<Attrs, Unusable> {
+        packed(&self.scalars[range.clone()], &self.raw[range], limits)
+    }
+}
+
 /// Buffers reused from span to span.
 #[derive(Default)]
 struct Scratch<'r> {
-    span: Scalars<'r>,
-    events: Scalars<'r>,
-    ranges: Vec<(&'r str, Range<usize>)>,
+    span: Read<'r>,
+    events: Read<'r>,
+    /// Each event's name, attributes (in `events`) and time.
+    ranges: Vec<(&'r str, Range<usize>, u64)>,
 }
 
-/// Validates and maps the spans of a trace export request as the receivers decode it.
-pub fn lean_traces(req: &lean::ExportTraceServiceRequest, limits: Limits) -> Converted<SpanRecord> {
+/// Why an item is not kept.
+enum Unusable {
+    /// Its content is wrong (text that is not UTF-8, a bad id): it alone is rejected.
+    Item(String),
+    /// The request is not well-formed protobuf: all of it is refused.
+    Wire(wire::WireError),
+}
+
+impl From<String> for Unusable {
+    fn from(reason: String) -> Self {
+        Self::Item(reason)
+    }
+}
+
+impl From<wire::WireError> for Unusable {
+    fn from(e: wire::WireError) -> Self {
+        Self::Wire(e)
+    }
+}
+
+/// Validates and maps the spans of a trace export request as the receivers read it; a request
+/// that turns out not to be well-formed protobuf is refused whole.
+pub fn wire_traces(req: &wire::TraceRequest, limits: Limits) -> Result<Converted<SpanRecord>, wire::WireError> {
     let mut out = Converted::default();
     let mut scratch = Scratch::default();
-    for rs in &req.resource_spans {
-        let kvs = rs.resource.as_ref().map_or(&[][..], |r| r.attributes.as_slice());
-        let mut res_kvs = Scalars::new();
-        let resource = push_scalars(kvs, &mut res_kvs).and_then(|()| {
-            let service = res_kvs.iter().find(|(k, _)| *k == "service.name").and_then(|(_, v)| v.text());
+    for rs in req.resource_spans() {
+        let rs = rs?;
+        let mut res = Read::default();
+        let resource = push_scalars(rs.attributes(), &mut res).and_then(|()| {
+            let service = res.scalars.iter().find(|(k, _)| *k == "service.name").and_then(|(_, v)| v.text());
             Ok(Arc::new(ResourceRecord {
                 service: service.map(|s| s.into_owned()),
-                attrs: packed(kvs, &res_kvs, limits)?,
+                attrs: res.packed(0..res.raw.len(), limits)?,
             }))
         });
         let resource = match resource {
             Ok(r) => r,
-            Err(e) => {
-                for _ in rs.scope_spans.iter().flat_map(|s| &s.spans) {
+            Err(Unusable::Wire(e)) => return Err(e),
+            Err(Unusable::Item(e)) => {
+                for span in rs.spans() {
+                    span?;
                     out.reject(format!("resource: {e}"));
                 }
                 continue;
             }
         };
-        let filed = semconv::FiledResource::new(res_kvs.as_slice());
-        for span in rs.scope_spans.iter().flat_map(|s| &s.spans) {
-            match lean_span(span, &filed, &resource, limits, &mut scratch) {
+        let filed = semconv::FiledResource::new(res.scalars.as_slice());
+        for span in rs.spans() {
+            let span = span?;
+            match wire_span(&span, &filed, &resource, limits, &mut scratch) {
                 Ok(record) => out.items.push(record),
-                Err(e) => {
-                    let name = String::from_utf8_lossy(&span.name);
+                Err(Unusable::Wire(e)) => return Err(e),
+                Err(Unusable::Item(e)) => {
+                    let name = String::from_utf8_lossy(span.name);
                     out.reject(format!("span {:?}: {e}", truncate(&name, 64)));
                 }
             }
         }
     }
-    out
+    Ok(out)
 }
 
-fn lean_span<'r>(
-    span: &'r lean::Span,
+fn wire_span<'r>(
+    span: &wire::Span<'r>,
     filed: &semconv::FiledResource<'_>,
     resource: &Arc<ResourceRecord>,
     limits: Limits,
     scratch: &mut Scratch<'r>,
-) -> Result<SpanRecord, String> {
-    let trace = trace_id(&span.trace_id)?;
-    let id = span_id(&span.span_id, "span id")?;
-    let parent = optional_id::<8>(&span.parent_span_id, "parent span id")?;
-    let name = utf8(&span.name, "the name")?;
-    let status_message = span.status.as_ref().map_or(Ok(""), |s| utf8(&s.message, "the status message"))?;
-    let status = StatusCode::from_i32(span.status.as_ref().map_or(0, |s| s.code));
+) -> Result<SpanRecord, Unusable> {
+    let trace = trace_id(span.trace_id)?;
+    let id = span_id(span.span_id, "span id")?;
+    let parent = optional_id::<8>(span.parent_span_id, "parent span id")?;
+    let name = utf8(span.name, "the name")?;
+    let status_message = utf8(span.status_message, "the status message")?;
+    let status = StatusCode::from_i32(span.status_code);
     scratch.span.clear();
-    push_scalars(&span.attributes, &mut scratch.span)?;
+    push_scalars(span.attributes(), &mut scratch.span)?;
     scratch.events.clear();
     scratch.ranges.clear();
-    for e in &span.events {
-        let from = scratch.events.len();
-        push_scalars(&e.attributes, &mut scratch.events)?;
-        scratch.ranges.push((utf8(&e.name, "an event name")?, from..scratch.events.len()));
+    for e in span.events() {
+        let e = e?;
+        let from = scratch.events.raw.len();
+        push_scalars(e.attributes(), &mut scratch.events)?;
+        scratch.ranges.push((utf8(e.name, "an event name")?, from..scratch.events.raw.len(), e.time_unix_nano));
     }
-    let events = span
-        .events
+    let events = scratch
+        .ranges
         .iter()
-        .zip(&scratch.ranges)
-        .map(|(e, (name, range))| {
+        .map(|(name, range, time_ns)| {
             Ok(EventRecord {
                 name: shared(truncate(name, limits.max_attr_bytes)),
-                time_ns: e.time_unix_nano,
-                attrs: packed(&e.attributes, &scratch.events[range.clone()], limits)?,
+                time_ns: *time_ns,
+                attrs: scratch.events.packed(range.clone(), limits)?,
             })
         })
-        .collect::<Result<Box<[_]>, String>>()?;
+        .collect::<Result<Box<[_]>, Unusable>>()?;
     let facts = semconv::map_span_under(
         filed,
         name,
         status == StatusCode::Error,
-        scratch.span.as_slice(),
-        scratch.ranges.iter().map(|(name, range)| (*name, &scratch.events[range.clone()])),
+        scratch.span.scalars.as_slice(),
+        scratch.ranges.iter().map(|(name, range, _)| (*name, &scratch.events.scalars[range.clone()])),
     );
     Ok(SpanRecord {
         trace_id: trace,
@@ -301,7 +349,7 @@ fn lean_span<'r>(
         end_ns: span.end_time_unix_nano,
         status,
         status_message: truncate(status_message, limits.max_attr_bytes).into(),
-        attrs: packed(&span.attributes, &scratch.span, limits)?,
+        attrs: scratch.span.packed(0..scratch.span.raw.len(), limits)?,
         events,
         resource: Arc::clone(resource),
         role: facts.role,
@@ -326,43 +374,60 @@ fn utf8<'r>(bytes: &'r [u8], what: &str) -> Result<&'r str, String> {
 }
 
 /// Appends the attributes as the mapping reads them, checking their text is UTF-8.
-fn push_scalars<'r>(kvs: &'r [lean::KeyValue], out: &mut Scalars<'r>) -> Result<(), String> {
-    use lean::any_value::Value as V;
+fn push_scalars<'r>(
+    kvs: impl Iterator<Item = Result<wire::KeyValue<'r>, wire::WireError>>,
+    out: &mut Read<'r>,
+) -> Result<(), Unusable> {
+    use wire::AnyValue as V;
     for kv in kvs {
-        let key = utf8(&kv.key, "an attribute key")?;
-        let value = match kv.value.as_ref().and_then(|a| a.value.as_ref()) {
-            Some(V::StringValue(s)) => {
+        let kv = kv?;
+        let key = utf8(kv.key, "an attribute key")?;
+        let value = match kv.value {
+            V::Str(s) => {
                 Value::Str(simdutf8::basic::from_utf8(s).map_err(|_| format!("attribute {key:?} is not UTF-8"))?)
             }
-            Some(V::IntValue(i)) => Value::Int(*i),
-            Some(V::DoubleValue(d)) => Value::Double(*d),
-            Some(V::BoolValue(b)) => Value::Bool(*b),
-            Some(V::ArrayValue(_) | V::KvlistValue(_) | V::BytesValue(_)) | None => Value::Other,
+            V::Int(i) => Value::Int(i),
+            V::Double(d) => Value::Double(d),
+            V::Bool(b) => Value::Bool(b),
+            V::Array(_) | V::Kvlist(_) | V::Bytes(_) | V::Empty => Value::Other,
         };
-        out.push((key, value));
+        out.scalars.push((key, value));
+        out.raw.push(kv.value);
     }
     Ok(())
 }
 
+/// An array or map as opentelemetry-proto's value, for its JSON form.
+fn complex_value(raw: wire::AnyValue<'_>) -> Option<AnyValue> {
+    use opentelemetry_proto::tonic::common::v1::{ArrayValue, KeyValueList};
+    use prost::Message;
+    let value = match raw {
+        wire::AnyValue::Array(body) => any_value::Value::ArrayValue(ArrayValue::decode(body).ok()?),
+        wire::AnyValue::Kvlist(body) => any_value::Value::KvlistValue(KeyValueList::decode(body).ok()?),
+        _ => return None,
+    };
+    Some(AnyValue { value: Some(value) })
+}
+
 /// Packs attributes already read by `push_scalars` (arrays and maps become JSON text).
-fn packed(kvs: &[lean::KeyValue], scalars: &[(&str, Value<'_>)], limits: Limits) -> Result<Attrs, String> {
-    use lean::any_value::Value as V;
+fn packed(scalars: &[(&str, Value<'_>)], raw: &[wire::AnyValue<'_>], limits: Limits) -> Result<Attrs, Unusable> {
     let limit = limits.max_attr_bytes;
-    let mut b = AttrsBuilder::with_capacity(kvs.len());
-    for (kv, &(key, value)) in kvs.iter().zip(scalars) {
+    let mut b = AttrsBuilder::with_capacity(raw.len());
+    for (&(key, value), &raw) in scalars.iter().zip(raw) {
         match value {
             Value::Str(s) => b.str(key, s, limit),
             Value::Int(i) => b.int(key, i),
             Value::Double(d) => b.double(key, d),
             Value::Bool(v) => b.bool(key, v),
-            Value::Other => match kv.value.as_ref() {
-                Some(lean::AnyValue { value: Some(V::BytesValue(v)) }) => b.bytes(key, v.len()),
-                Some(any @ lean::AnyValue { value: Some(_) }) => {
+            Value::Other => match raw {
+                wire::AnyValue::Bytes(v) => b.bytes(key, v.len()),
+                wire::AnyValue::Empty => b.str(key, "", limit),
+                _ => {
+                    raw.check(0)?;
                     let otlp =
-                        any.to_otlp().ok_or_else(|| format!("attribute {key:?} holds text that is not UTF-8"))?;
+                        complex_value(raw).ok_or_else(|| format!("attribute {key:?} holds text that is not UTF-8"))?;
                     b.json(key, &any_to_json(&otlp).to_string(), limit);
                 }
-                Some(lean::AnyValue { value: None }) | None => b.str(key, "", limit),
             },
         }
     }

@@ -20,7 +20,7 @@ use prost::Message;
 
 use super::convert::{self, Converted};
 use super::json::{self, Decoded};
-use super::{RpcStatus, body, code, lean};
+use super::{RpcStatus, body, code, wire};
 use crate::engine::{Engine, Throttled};
 
 /// What the HTTP receiver needs.
@@ -123,7 +123,13 @@ async fn export(State(st): State<HttpIngest>, headers: HeaderMap, raw: Body, sig
     let limits = st.engine.config().limits;
     match signal {
         Signal::Traces => {
-            let decoded = match decode_request(enc, bytes, lean_traces_from_json) {
+            let decoded = match enc {
+                Encoding::Proto => wire::TraceRequest::parse(bytes)
+                    .map(|request| Decoded { request, rejected: 0, errors: Vec::new() })
+                    .map_err(|e| format!("invalid protobuf: {e}")),
+                Encoding::Json => json::parse_object(&bytes).and_then(wire_traces_from_json),
+            };
+            let decoded = match decoded {
                 Ok(d) => d,
                 Err(e) => return invalid(&st, enc, e),
             };
@@ -132,7 +138,10 @@ async fn export(State(st): State<HttpIngest>, headers: HeaderMap, raw: Body, sig
                 Ok(room) => room,
                 Err(Throttled) => return throttled(enc),
             };
-            let c = merge(convert::lean_traces(&decoded.request, limits), decoded);
+            let c = match convert::wire_traces(&decoded.request, limits) {
+                Ok(c) => merge(c, decoded),
+                Err(e) => return invalid(&st, enc, format!("invalid protobuf: {e}")),
+            };
             let partial = (c.rejected > 0)
                 .then(|| ExportTracePartialSuccess { rejected_spans: c.rejected as i64, error_message: c.message() });
             let json = partial_json("rejectedSpans", &c);
@@ -168,12 +177,13 @@ async fn export(State(st): State<HttpIngest>, headers: HeaderMap, raw: Body, sig
     }
 }
 
-/// OTLP/JSON traces as lean messages (JSON is decoded through opentelemetry-proto's types).
-fn lean_traces_from_json(
+/// OTLP/JSON traces read like a protobuf request (JSON is decoded through opentelemetry-proto's
+/// types, then encoded once).
+fn wire_traces_from_json(
     obj: serde_json::Map<String, serde_json::Value>,
-) -> Result<Decoded<lean::ExportTraceServiceRequest>, String> {
+) -> Result<Decoded<wire::TraceRequest>, String> {
     let d = json::traces(obj)?;
-    let request = lean::ExportTraceServiceRequest::from_otlp(&d.request)
+    let request = wire::TraceRequest::parse(d.request.encode_to_vec().into())
         .map_err(|e| format!("cannot read the decoded request: {e}"))?;
     Ok(Decoded { request, rejected: d.rejected, errors: d.errors })
 }

@@ -5,8 +5,8 @@ pub mod convert;
 pub mod grpc;
 pub mod http;
 pub mod json;
-pub mod lean;
 pub mod replay;
+pub mod wire;
 
 use prost::Message;
 

@@ -1,6 +1,6 @@
 //! The decode-only ceiling: an OTLP/gRPC receiver inside the loadgen that decodes every request
-//! (the same tonic + prost path and message types as `cockpit serve`), counts its spans and
-//! drops them. Driving it with the same load gives the rate the machine reaches when ingest
+//! (the same tonic service, codec and protobuf reader as `cockpit serve`: every field the
+//! conversion reads is read and checked), counts its spans and drops them. Driving it with the same load gives the rate the machine reaches when ingest
 //! does nothing but decode.
 
 use std::net::SocketAddr;
@@ -11,7 +11,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse
 use tokio::sync::oneshot;
 use tonic::Response;
 
-use crate::ingest::grpc::LeanTraceServer;
+use crate::ingest::grpc::WireTraceServer;
 
 /// A running decode-only receiver; stops when dropped.
 #[derive(Debug)]
@@ -29,8 +29,9 @@ impl Ceiling {
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let spans = Arc::new(AtomicU64::new(0));
         let counted = Arc::clone(&spans);
-        let svc = LeanTraceServer::new(
+        let svc = WireTraceServer::new(
             move |request| {
+                request.get_ref().check().map_err(|e| tonic::Status::invalid_argument(e.to_string()))?;
                 counted.fetch_add(request.get_ref().span_count() as u64, Ordering::Relaxed);
                 Ok(Response::new(ExportTraceServiceResponse { partial_success: None }))
             },
