@@ -17,7 +17,7 @@ use super::wire;
 use crate::model::{SpanId, StatusCode, Text, TraceId};
 use crate::semconv::{self, AttrList, Value};
 use crate::store::record::{
-    AttrValue, Attrs, AttrsBuilder, EventRecord, LogRecord, PointRecord, ResourceRecord, SpanRecord,
+    AttrValue, Attrs, AttrsBuilder, EventRecord, KeyRef, LogRecord, PointRecord, ResourceRecord, SpanRecord,
 };
 
 /// How much of an attribute value the store keeps.
@@ -207,12 +207,12 @@ pub fn traces(req: &ExportTraceServiceRequest, limits: Limits) -> Converted<Span
 /// Attributes read once per span, borrowed from the request, for the mapping and the packing.
 type Scalars<'r> = Vec<(&'r str, Value<'r>)>;
 
-/// One list of attributes as read: the mapping's view of each, and the value as sent (for the
-/// packing of arrays, maps and bytes).
+/// One list of attributes as read: the mapping's view of each, and the key as looked up with
+/// the value as sent, for the packing.
 #[derive(Default)]
 struct Read<'r> {
     scalars: Scalars<'r>,
-    raw: Vec<wire::AnyValue<'r>>,
+    raw: Vec<(KeyRef<'r>, wire::AnyValue<'r>)>,
 }
 
 impl<'r> Read<'r> {
@@ -381,18 +381,18 @@ fn push_scalars<'r>(
     use wire::AnyValue as V;
     for kv in kvs {
         let kv = kv?;
-        let key = utf8(kv.key, "an attribute key")?;
+        let key = KeyRef::read(kv.key).ok_or_else(|| "an attribute key is not UTF-8".to_owned())?;
         let value = match kv.value {
-            V::Str(s) => {
-                Value::Str(simdutf8::basic::from_utf8(s).map_err(|_| format!("attribute {key:?} is not UTF-8"))?)
-            }
+            V::Str(s) => Value::Str(
+                simdutf8::basic::from_utf8(s).map_err(|_| format!("attribute {:?} is not UTF-8", key.as_str()))?,
+            ),
             V::Int(i) => Value::Int(i),
             V::Double(d) => Value::Double(d),
             V::Bool(b) => Value::Bool(b),
             V::Array(_) | V::Kvlist(_) | V::Bytes(_) | V::Empty => Value::Other,
         };
-        out.scalars.push((key, value));
-        out.raw.push(kv.value);
+        out.scalars.push((key.as_str(), value));
+        out.raw.push((key, kv.value));
     }
     Ok(())
 }
@@ -410,10 +410,14 @@ fn complex_value(raw: wire::AnyValue<'_>) -> Option<AnyValue> {
 }
 
 /// Packs attributes already read by `push_scalars` (arrays and maps become JSON text).
-fn packed(scalars: &[(&str, Value<'_>)], raw: &[wire::AnyValue<'_>], limits: Limits) -> Result<Attrs, Unusable> {
+fn packed(
+    scalars: &[(&str, Value<'_>)],
+    raw: &[(KeyRef<'_>, wire::AnyValue<'_>)],
+    limits: Limits,
+) -> Result<Attrs, Unusable> {
     let limit = limits.max_attr_bytes;
     let mut b = AttrsBuilder::with_capacity(raw.len());
-    for (&(key, value), &raw) in scalars.iter().zip(raw) {
+    for (&(name, value), &(key, raw)) in scalars.iter().zip(raw) {
         match value {
             Value::Str(s) => b.str(key, s, limit),
             Value::Int(i) => b.int(key, i),
@@ -425,7 +429,7 @@ fn packed(scalars: &[(&str, Value<'_>)], raw: &[wire::AnyValue<'_>], limits: Lim
                 _ => {
                     raw.check(0)?;
                     let otlp =
-                        complex_value(raw).ok_or_else(|| format!("attribute {key:?} holds text that is not UTF-8"))?;
+                        complex_value(raw).ok_or_else(|| format!("attribute {name:?} holds text that is not UTF-8"))?;
                     b.json(key, &any_to_json(&otlp).to_string(), limit);
                 }
             },

@@ -114,10 +114,11 @@ pub struct AttrsBuilder {
 }
 
 /// What this thread has already looked up in the shared interners, which take a shard lock on
-/// every lookup (a tenth of the ingest threads' time before this cache).
+/// every lookup (a tenth of the ingest threads' time before this cache). Keys are found by
+/// their bytes, so a key seen before needs neither its UTF-8 check nor a second lookup.
 #[derive(Default)]
 struct Local {
-    keys: FxHashMap<&'static str, MiniSpur>,
+    keys: FxHashMap<&'static [u8], (&'static str, MiniSpur)>,
     values: FxHashMap<&'static str, Spur>,
 }
 
@@ -125,19 +126,62 @@ thread_local! {
     static LOCAL: RefCell<Local> = RefCell::new(Local::default());
 }
 
-/// The key's interned id.
-fn key_id(key: &str) -> Option<MiniSpur> {
+/// An attribute key: interned (its text and id), or written out with the attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRef<'k> {
+    /// An interned key.
+    Interned(&'static str, MiniSpur),
+    /// A key too long to intern, or one past the interner's capacity.
+    Inline(&'k str),
+}
+
+impl<'k> KeyRef<'k> {
+    /// The key for `bytes`, or `None` when they are not UTF-8 (checked only the first time this
+    /// thread sees a key).
+    pub fn read(bytes: &'k [u8]) -> Option<Self> {
+        if let Some(key) = LOCAL.with_borrow(|local| local.keys.get(bytes).copied()) {
+            return Some(Self::Interned(key.0, key.1));
+        }
+        Some(Self::from(simdutf8::basic::from_utf8(bytes).ok()?))
+    }
+
+    /// The key's text.
+    pub fn as_str(self) -> &'k str {
+        match self {
+            Self::Interned(text, _) => text,
+            Self::Inline(text) => text,
+        }
+    }
+
+    fn id(self) -> Option<MiniSpur> {
+        match self {
+            Self::Interned(_, id) => Some(id),
+            Self::Inline(_) => None,
+        }
+    }
+}
+
+impl<'k> From<&'k str> for KeyRef<'k> {
+    /// Looks the key up (interning it when new).
+    fn from(key: &'k str) -> Self {
+        key_id(key).map_or(Self::Inline(key), |(text, id)| Self::Interned(text, id))
+    }
+}
+
+/// The key's interned text and id.
+fn key_id(key: &str) -> Option<(&'static str, MiniSpur)> {
     if key.len() > MAX_INTERNED_KEY {
         return None;
     }
     LOCAL.with_borrow_mut(|local| {
-        if let Some(id) = local.keys.get(key) {
-            return Some(*id);
+        if let Some(found) = local.keys.get(key.as_bytes()) {
+            return Some(*found);
         }
         let keys: &'static ThreadedRodeo<MiniSpur, FxBuildHasher> = &KEYS;
         let id = keys.get(key).or_else(|| keys.try_get_or_intern(key).ok())?;
-        local.keys.insert(keys.try_resolve(&id)?, id);
-        Some(id)
+        let text = keys.try_resolve(&id)?;
+        local.keys.insert(text.as_bytes(), (text, id));
+        Some((text, id))
     })
 }
 
@@ -167,17 +211,13 @@ impl AttrsBuilder {
         Self { buf: Vec::with_capacity(n * 16) }
     }
 
-    fn key(&mut self, tag: u8, key: &str) {
-        self.key_as(tag, key, key_id(key));
-    }
-
-    fn key_as(&mut self, tag: u8, key: &str, id: Option<MiniSpur>) {
-        match id {
-            Some(id) => {
+    fn key(&mut self, tag: u8, key: KeyRef<'_>) {
+        match key {
+            KeyRef::Interned(_, id) => {
                 self.buf.push(tag);
                 self.buf.extend_from_slice(&(lasso::Key::into_usize(id) as u16).to_le_bytes());
             }
-            None => {
+            KeyRef::Inline(key) => {
                 self.buf.push(tag | INLINE_KEY);
                 put_varint(&mut self.buf, key.len() as u64);
                 self.buf.extend_from_slice(key.as_bytes());
@@ -218,57 +258,56 @@ impl AttrsBuilder {
         })
     }
 
-    fn text(&mut self, kind: u8, key: &str, s: &str, limit: usize) {
-        let key_id = key_id(key);
+    fn text(&mut self, kind: u8, key: KeyRef<'_>, s: &str, limit: usize) {
         let kept = cut(s, limit);
         if kind == STR && kept.len() == s.len() {
-            if let Some(v) = key_id.and_then(|k| Self::value_id(k, s)) {
-                self.key_as(INTERNED, key, key_id);
+            if let Some(v) = key.id().and_then(|k| Self::value_id(k, s)) {
+                self.key(INTERNED, key);
                 put_varint(&mut self.buf, lasso::Key::into_usize(v) as u64);
                 return;
             }
         }
         if kept.len() < s.len() {
-            self.key_as(CUT, key, key_id);
+            self.key(CUT, key);
             put_varint(&mut self.buf, s.len() as u64);
         } else {
-            self.key_as(kind, key, key_id);
+            self.key(kind, key);
         }
         put_varint(&mut self.buf, kept.len() as u64);
         self.buf.extend_from_slice(kept.as_bytes());
     }
 
     /// A string, cut to `limit` bytes on a character boundary (the full size is kept).
-    pub fn str(&mut self, key: &str, s: &str, limit: usize) {
-        self.text(STR, key, s, limit);
+    pub fn str<'k>(&mut self, key: impl Into<KeyRef<'k>>, s: &str, limit: usize) {
+        self.text(STR, key.into(), s, limit);
     }
 
     /// An array or map as JSON text, cut like a string.
-    pub fn json(&mut self, key: &str, s: &str, limit: usize) {
-        self.text(JSON, key, s, limit);
+    pub fn json<'k>(&mut self, key: impl Into<KeyRef<'k>>, s: &str, limit: usize) {
+        self.text(JSON, key.into(), s, limit);
     }
 
     /// An integer.
-    pub fn int(&mut self, key: &str, v: i64) {
-        self.key(INT, key);
+    pub fn int<'k>(&mut self, key: impl Into<KeyRef<'k>>, v: i64) {
+        self.key(INT, key.into());
         put_varint(&mut self.buf, ((v << 1) ^ (v >> 63)) as u64);
     }
 
     /// A float.
-    pub fn double(&mut self, key: &str, v: f64) {
-        self.key(DOUBLE, key);
+    pub fn double<'k>(&mut self, key: impl Into<KeyRef<'k>>, v: f64) {
+        self.key(DOUBLE, key.into());
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
 
     /// A boolean.
-    pub fn bool(&mut self, key: &str, v: bool) {
-        self.key(BOOL, key);
+    pub fn bool<'k>(&mut self, key: impl Into<KeyRef<'k>>, v: bool) {
+        self.key(BOOL, key.into());
         self.buf.push(u8::from(v));
     }
 
     /// Bytes: only their size is kept.
-    pub fn bytes(&mut self, key: &str, n: usize) {
-        self.key(BYTES, key);
+    pub fn bytes<'k>(&mut self, key: impl Into<KeyRef<'k>>, n: usize) {
+        self.key(BYTES, key.into());
         put_varint(&mut self.buf, n as u64);
     }
 
@@ -398,7 +437,7 @@ mod tests {
         b.json("tags", "[\"a\",\"b\"]", 64);
         b.bytes("blob", 4096);
         let long_key = "k".repeat(300);
-        b.str(&long_key, "v", 64);
+        b.str(long_key.as_str(), "v", 64);
         let a = b.finish();
         let got: Vec<(String, AttrRef<'_>)> = a.iter().map(|(k, v)| (k.to_owned(), v)).collect();
         assert_eq!(
@@ -421,11 +460,24 @@ mod tests {
         assert!(a.heap_bytes() < 100 + 300, "{} bytes", a.heap_bytes());
     }
 
+    #[test]
+    fn keys_are_read_from_bytes_checked_once_and_interned_when_short() {
+        assert_eq!(KeyRef::read(b"k\xff"), None, "not UTF-8");
+        let Some(KeyRef::Interned(text, id)) = KeyRef::read(b"gen_ai.request.model") else {
+            panic!("a short key is interned");
+        };
+        assert_eq!(text, "gen_ai.request.model");
+        assert_eq!(KeyRef::read(b"gen_ai.request.model"), Some(KeyRef::Interned(text, id)), "the same id again");
+        assert_eq!(KeyRef::from("gen_ai.request.model"), KeyRef::Interned(text, id), "by text as by bytes");
+        let long = "k".repeat(MAX_INTERNED_KEY + 1);
+        assert_eq!(KeyRef::read(long.as_bytes()), Some(KeyRef::Inline(long.as_str())));
+    }
+
     proptest::proptest! {
         #[test]
         fn strings_round_trip(key in ".{0,40}", value in ".{0,200}", limit in 0usize..300) {
             let mut b = AttrsBuilder::default();
-            b.str(&key, &value, limit);
+            b.str(key.as_str(), &value, limit);
             let a = b.finish();
             let (k, v) = a.iter().next().ok_or_else(|| proptest::test_runner::TestCaseError::fail("empty"))?;
             proptest::prop_assert_eq!(k, key.as_str());

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-pub use super::attrs::{AttrRef, Attrs, AttrsBuilder};
+pub use super::attrs::{AttrRef, Attrs, AttrsBuilder, KeyRef};
 use crate::model::{SpanFacts, SpanId, SpanRole, StatusCode, Text, TraceId};
 use crate::semconv::{self, EventFact, SpanInput};
 
