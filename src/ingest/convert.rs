@@ -205,14 +205,14 @@ pub fn traces(req: &ExportTraceServiceRequest, limits: Limits) -> Converted<Span
 }
 
 /// Attributes read once per span, borrowed from the request, for the mapping and the packing.
-type Scalars<'r> = Vec<(&'r str, Value<'r>)>;
+type Scalars<'r> = Vec<(KeyRef<'r>, Value<'r>)>;
 
-/// One list of attributes as read: the mapping's view of each, and the key as looked up with
-/// the value as sent, for the packing.
+/// One list of attributes as read: the mapping's view of each, and the value as sent (for the
+/// packing of arrays, maps and bytes).
 #[derive(Default)]
 struct Read<'r> {
     scalars: Scalars<'r>,
-    raw: Vec<(KeyRef<'r>, wire::AnyValue<'r>)>,
+    raw: Vec<wire::AnyValue<'r>>,
 }
 
 impl<'r> Read<'r> {
@@ -265,7 +265,7 @@ pub fn wire_traces(req: &wire::TraceRequest, limits: Limits) -> Result<Converted
         let rs = rs?;
         let mut res = Read::default();
         let resource = push_scalars(rs.attributes(), &mut res).and_then(|()| {
-            let service = res.scalars.iter().find(|(k, _)| *k == "service.name").and_then(|(_, v)| v.text());
+            let service = res.scalars.iter().find(|(k, _)| k.as_str() == "service.name").and_then(|(_, v)| v.text());
             Ok(Arc::new(ResourceRecord {
                 service: service.map(|s| s.into_owned()),
                 attrs: res.packed(0..res.raw.len(), limits)?,
@@ -391,8 +391,8 @@ fn push_scalars<'r>(
             V::Bool(b) => Value::Bool(b),
             V::Array(_) | V::Kvlist(_) | V::Bytes(_) | V::Empty => Value::Other,
         };
-        out.scalars.push((key.as_str(), value));
-        out.raw.push((key, kv.value));
+        out.scalars.push((key, value));
+        out.raw.push(kv.value);
     }
     Ok(())
 }
@@ -410,14 +410,10 @@ fn complex_value(raw: wire::AnyValue<'_>) -> Option<AnyValue> {
 }
 
 /// Packs attributes already read by `push_scalars` (arrays and maps become JSON text).
-fn packed(
-    scalars: &[(&str, Value<'_>)],
-    raw: &[(KeyRef<'_>, wire::AnyValue<'_>)],
-    limits: Limits,
-) -> Result<Attrs, Unusable> {
+fn packed(scalars: &[(KeyRef<'_>, Value<'_>)], raw: &[wire::AnyValue<'_>], limits: Limits) -> Result<Attrs, Unusable> {
     let limit = limits.max_attr_bytes;
     let mut b = AttrsBuilder::with_capacity(raw.len());
-    for (&(name, value), &(key, raw)) in scalars.iter().zip(raw) {
+    for (&(key, value), &raw) in scalars.iter().zip(raw) {
         match value {
             Value::Str(s) => b.str(key, s, limit),
             Value::Int(i) => b.int(key, i),
@@ -428,8 +424,8 @@ fn packed(
                 wire::AnyValue::Empty => b.str(key, "", limit),
                 _ => {
                     raw.check(0)?;
-                    let otlp =
-                        complex_value(raw).ok_or_else(|| format!("attribute {name:?} holds text that is not UTF-8"))?;
+                    let otlp = complex_value(raw)
+                        .ok_or_else(|| format!("attribute {:?} holds text that is not UTF-8", key.as_str()))?;
                     b.json(key, &any_to_json(&otlp).to_string(), limit);
                 }
             },

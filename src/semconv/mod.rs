@@ -170,6 +170,12 @@ pub fn intern(s: &str) -> Text {
 pub trait AttrList {
     /// Calls `f` for every attribute, in order.
     fn visit<'s>(&'s self, f: &mut dyn FnMut(&'s str, Value<'s>));
+
+    /// The same, with each key's interned number when the list knows it
+    /// (`store::attrs::key_index`), so the mapping can find the key's slot without hashing it.
+    fn visit_indexed<'s>(&'s self, f: &mut dyn FnMut(Option<usize>, &'s str, Value<'s>)) {
+        self.visit(&mut |k, v| f(None, k, v));
+    }
 }
 
 impl AttrList for [(&str, Value<'_>)] {
@@ -191,8 +197,35 @@ struct Slot {
 /// The tables compiled into key → slot maps and per-concept slot lists.
 struct Compiled {
     keys: FxHashMap<&'static str, usize>,
+    /// The same by interned key number: slot + 1, 0 for a key no rule reads. A key that has a
+    /// number and is past the end is not one of the rules' (they were numbered first).
+    by_index: Vec<u16>,
     res_keys: FxHashMap<&'static str, usize>,
     rows: Vec<Vec<Slot>>,
+}
+
+/// Key number → slot + 1 for the rules' keys.
+fn slots_by_index(keys: &FxHashMap<&'static str, usize>) -> Vec<u16> {
+    let mut table = Vec::new();
+    for (key, &slot) in keys {
+        if let (Some(i), Ok(slot)) = (crate::store::attrs::key_index(key), u16::try_from(slot + 1)) {
+            if table.len() <= i {
+                table.resize(i + 1, 0);
+            }
+            table[i] = slot;
+        }
+    }
+    table
+}
+
+impl Compiled {
+    /// The slot of a span or event attribute.
+    fn slot(&self, index: Option<usize>, key: &str) -> Option<usize> {
+        match index {
+            Some(i) => self.by_index.get(i).and_then(|s| usize::from(*s).checked_sub(1)),
+            None => self.keys.get(key).copied(),
+        }
+    }
 }
 
 impl Compiled {
@@ -217,7 +250,7 @@ impl Compiled {
                 rows[*concept as usize].push(slot);
             }
         }
-        Self { keys, res_keys, rows }
+        Self { by_index: slots_by_index(&keys), keys, res_keys, rows }
     }
 }
 
@@ -257,8 +290,8 @@ impl<'a, 'r> Filled<'a, 'r> {
         A: AttrList + ?Sized,
     {
         let mut span = vec![None; rules.keys.len()];
-        attrs.visit(&mut |k, v| {
-            if let Some(&i) = rules.keys.get(k) {
+        attrs.visit_indexed(&mut |index, k, v| {
+            if let Some(i) = rules.slot(index, k) {
                 // The first occurrence of a duplicated key wins, as in most SDKs.
                 span[i].get_or_insert(v);
             }

@@ -467,3 +467,33 @@ fn odd_values_never_panic() {
     assert_eq!(f.agent_version, None);
     assert_eq!(f.session, None, "an empty string is absent");
 }
+
+#[test]
+fn keys_given_by_number_map_as_keys_given_by_text() {
+    use crate::store::attrs::KeyRef;
+    let spans: [&[(&str, Value)]; 3] = [
+        &[
+            ("gen_ai.operation.name", s("chat")),
+            ("gen_ai.request.model", s("gpt-4o")),
+            ("gen_ai.usage.input_tokens", Value::Int(120)),
+            ("gen_ai.usage.output_tokens", Value::Int(30)),
+            ("gen_ai.agent.name", s("triage")),
+            ("some.unmapped.key", s("x")),
+        ],
+        &[
+            ("gen_ai.operation.name", s("execute_tool")),
+            ("gen_ai.tool.name", s("search")),
+            ("error.type", s("timeout")),
+        ],
+        &[("openinference.span.kind", s("AGENT")), ("agent.name", s("planner")), ("k".repeat(200).leak(), s("long"))],
+    ];
+    for attrs in spans {
+        let by_number: Vec<(KeyRef<'_>, Value<'_>)> = attrs.iter().map(|(k, v)| (KeyRef::from(*k), *v)).collect();
+        assert!(by_number.iter().any(|(k, _)| k.index().is_some()), "the keys are interned");
+        let events: Vec<(&str, &[(KeyRef<'_>, Value<'_>)])> = Vec::new();
+        let res: &[(&str, Value)] = &[];
+        let got =
+            map_span(SpanInput { name: "span", is_error: false, attrs: by_number.as_slice(), resource: res }, events);
+        assert_eq!(got, map_full("span", false, attrs, res), "{attrs:?}");
+    }
+}

@@ -159,6 +159,30 @@ impl<'k> KeyRef<'k> {
             Self::Inline(_) => None,
         }
     }
+
+    /// The interned key's number (dense from 0), for tables indexed by key.
+    pub fn index(self) -> Option<usize> {
+        self.id().map(lasso::Key::into_usize)
+    }
+}
+
+/// The number `KeyRef::index` gives `key` (interning it when new).
+pub fn key_index(key: &str) -> Option<usize> {
+    KeyRef::from(key).index()
+}
+
+impl AttrList for [(KeyRef<'_>, Value<'_>)] {
+    fn visit<'s>(&'s self, f: &mut dyn FnMut(&'s str, Value<'s>)) {
+        for (k, v) in self {
+            f(k.as_str(), *v);
+        }
+    }
+
+    fn visit_indexed<'s>(&'s self, f: &mut dyn FnMut(Option<usize>, &'s str, Value<'s>)) {
+        for (k, v) in self {
+            f(k.index(), k.as_str(), *v);
+        }
+    }
 }
 
 impl<'k> From<&'k str> for KeyRef<'k> {
