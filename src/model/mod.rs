@@ -214,10 +214,11 @@ impl GuardrailDecision {
     /// A leak: personal data or a secret detected in output (flagged) and let through, neither
     /// blocked nor redacted.
     pub fn is_leak(&self) -> bool {
-        let cat = self.category.as_deref().unwrap_or("").to_ascii_lowercase();
+        let cat = self.category.as_deref().unwrap_or("").as_bytes();
+        let mentions = |word: &str| cat.windows(word.len()).any(|w| w.eq_ignore_ascii_case(word.as_bytes()));
         self.stage == GuardrailStage::Output
-            && (cat.contains("pii") || cat.contains("secret"))
             && self.verdict == GuardrailVerdict::Flag
+            && (mentions("pii") || mentions("secret"))
     }
 }
 
@@ -361,6 +362,35 @@ impl StatusCode {
             1 => Self::Ok,
             2 => Self::Error,
             _ => Self::Unset,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decision(stage: GuardrailStage, category: Option<&str>, verdict: GuardrailVerdict) -> GuardrailDecision {
+        GuardrailDecision { name: "g".into(), stage, category: category.map(str::to_owned), verdict }
+    }
+
+    #[test]
+    fn a_leak_is_personal_data_or_a_secret_flagged_in_output_and_let_through() {
+        use GuardrailStage::{Input, Output};
+        use GuardrailVerdict::{Block, Flag, Redact};
+        let leaks = [
+            (Output, Some("pii"), Flag, true),
+            (Output, Some("PII.email"), Flag, true),
+            (Output, Some("api_Secrets"), Flag, true),
+            (Output, Some("pii"), Block, false),
+            (Output, Some("secret"), Redact, false),
+            (Input, Some("pii"), Flag, false),
+            (Output, Some("toxicity"), Flag, false),
+            (Output, Some("pi"), Flag, false),
+            (Output, None, Flag, false),
+        ];
+        for (stage, category, verdict, leak) in leaks {
+            assert_eq!(decision(stage, category, verdict).is_leak(), leak, "{stage:?} {category:?} {verdict:?}");
         }
     }
 }

@@ -279,7 +279,9 @@ impl Store {
             .collect();
         let log_pos = self.log_positions(entry);
 
-        let mut out = Settled::default();
+        // Pushed straight into the outbox: a vector per trace appended to it was a tenth of
+        // settling (allocations, and the outbox re-grown by appends).
+        let mut out = std::mem::take(&mut self.outbox);
         let mut newly_rolled_runs = Vec::new();
         for (r, run) in runs.iter().enumerate() {
             // A trace has a run or two: a scan beats building a set per settled trace.
@@ -404,9 +406,7 @@ impl Store {
         if let Some(entry) = self.traces.get_mut(&trace) {
             entry.rolled_runs.extend(newly_rolled_runs);
         }
-        self.outbox.runs.append(&mut out.runs);
-        self.outbox.calls.append(&mut out.calls);
-        self.outbox.events.append(&mut out.events);
+        self.outbox = out;
     }
 
     /// Settles a log record with no trace at once.
