@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use std::borrow::Cow;
 
-use crate::model::{Outcome, SpanFacts, SpanId, SpanRole, StatusCode};
+use crate::model::{Outcome, SpanFacts, SpanId, SpanRole, StatusCode, Text};
+use crate::semconv::intern;
 
 use super::record::SpanRecord;
 
@@ -18,10 +19,10 @@ pub struct RunRecord {
     /// The run's own span.
     #[serde(serialize_with = "crate::store::assemble::hex_id")]
     pub span_id: SpanId,
-    /// Agent name.
-    pub agent: String,
+    /// Agent name (shared with the spans that said it).
+    pub agent: Text,
     /// Agent version, when known.
-    pub version: Option<String>,
+    pub version: Option<Text>,
     /// Outcome: explicit attribute, else ERROR status ⇒ failure, else success.
     pub outcome: Outcome,
     /// Start, ns since the epoch.
@@ -116,8 +117,8 @@ fn assemble_with_facts(spans: &[&SpanRecord], facts: &[Cow<'_, SpanFacts>]) -> A
         run_slot.insert(i, runs.len());
         runs.push(RunRecord {
             span_id: span.span_id,
-            agent: f.agent_name.as_deref().unwrap_or("unknown").to_owned(),
-            version: f.agent_version.as_deref().map(str::to_owned),
+            agent: f.agent_name.clone().unwrap_or_else(|| intern("unknown")),
+            version: f.agent_version.clone(),
             outcome,
             start_ns: span.start_ns,
             end_ns: span.end_ns,
@@ -167,7 +168,7 @@ fn assemble_with_facts(spans: &[&SpanRecord], facts: &[Cow<'_, SpanFacts>]) -> A
                 run.tool_calls += 1;
                 run.tool_errors += u32::from(f.tool.as_ref().is_some_and(|t| t.error_class.is_some()));
             }
-            SpanRole::Agent if !is_run[i] && f.agent_name.as_deref() != Some(run.agent.as_str()) => {
+            SpanRole::Agent if !is_run[i] && f.agent_name.as_deref() != Some(&*run.agent) => {
                 run.handoffs += 1;
             }
             _ => {}

@@ -197,8 +197,8 @@ pub fn heap(n: usize) -> usize {
 
 /// Heap bytes of a run record's strings and usage list.
 fn run_bytes(r: &RunRecord) -> usize {
-    heap(r.agent.len())
-        + r.version.as_ref().map_or(0, |v| heap(v.len()))
+    text_bytes(&r.agent)
+        + r.version.as_ref().map_or(0, text_bytes)
         + heap(r.usage.capacity() * size_of::<settle::Usage>())
         + r.usage.iter().map(|u| u.model.as_ref().map_or(0, text_bytes)).sum::<usize>()
         + 48
@@ -384,7 +384,7 @@ impl Store {
         for run in &old {
             self.run_index.remove(&(run.end_ns, trace, run.span_id));
             self.counters.runs = self.counters.runs.saturating_sub(1);
-            if let Some(a) = self.agents.get_mut(&run.agent) {
+            if let Some(a) = self.agents.get_mut(&*run.agent) {
                 a.runs = a.runs.saturating_sub(1);
                 if let Some(v) = a.versions.get_mut(run.version_label()) {
                     *v = v.saturating_sub(1);
@@ -395,12 +395,12 @@ impl Store {
             self.run_index.insert((run.end_ns, trace, run.span_id));
             self.counters.runs += 1;
             // Looked up by &str first: an agent seen before costs no allocation.
-            match self.agents.get_mut(run.agent.as_str()) {
+            match self.agents.get_mut(&*run.agent) {
                 Some(a) => a.add_run(run.version_label()),
                 None => {
                     let mut a = AgentCounts::default();
                     a.add_run(run.version_label());
-                    self.agents.insert(run.agent.clone(), a);
+                    self.agents.insert(run.agent.to_string(), a);
                 }
             }
         }

@@ -168,7 +168,7 @@ impl Store {
             let row = RunRow {
                 end_ns: run.end_ns,
                 trace_id: hex::encode(trace),
-                agent: run.agent.clone(),
+                agent: run.agent.to_string(),
                 version: run.version_label().to_owned(),
                 outcome: run.outcome,
                 duration_ms: run.end_ns.saturating_sub(run.start_ns) as f64 / 1e6,

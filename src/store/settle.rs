@@ -268,8 +268,8 @@ impl Store {
             .map(|r| {
                 let own = spans.iter().position(|s| s.span_id == r.span_id).and_then(|i| facts[i].environment.clone());
                 Who {
-                    agent: intern(&r.agent),
-                    version: intern(r.version_label()),
+                    agent: Text::clone(&r.agent),
+                    version: r.version.clone().unwrap_or_else(|| intern(UNKNOWN)),
                     environment: own.unwrap_or_else(|| intern(UNKNOWN)),
                 }
             })

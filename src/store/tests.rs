@@ -144,7 +144,7 @@ fn children_before_parent_and_split_traces_assemble_into_one_run() {
     assert_eq!(store.agents()["triage"].runs, 1);
     assert_eq!(store.agents().get("researcher").map_or(0, |a| a.runs), 0);
     let runs = store.trace_runs(&[2; 16]).expect("trace");
-    assert_eq!((runs[0].agent.as_str(), runs[0].handoffs), ("triage", 1));
+    assert_eq!((&*runs[0].agent, runs[0].handoffs), ("triage", 1));
 }
 
 #[test]
@@ -154,7 +154,7 @@ fn root_span_is_the_run_when_no_agent_markers() {
     assert_eq!(store.counters().runs, 0, "no root yet");
     store.insert_spans(vec![span(3, 1, None, &[], true)], 0);
     let runs = store.trace_runs(&[3; 16]).expect("trace");
-    assert_eq!((runs.len(), runs[0].outcome, runs[0].agent.as_str()), (1, Outcome::Failure, "svc"));
+    assert_eq!((runs.len(), runs[0].outcome, &*runs[0].agent), (1, Outcome::Failure, "svc"));
 }
 
 #[test]
