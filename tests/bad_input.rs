@@ -162,6 +162,17 @@ async fn bad_input_is_refused_and_good_data_still_counts() {
     let (st, body) = post(&server, "/v1/traces", proto, None, request("t", vec![zero, max]).encode_to_vec()).await;
     assert_eq!(st, 200, "{body}");
 
+    // A span broken inside (a key's length runs past its attribute, the outer lengths intact)
+    // refuses its whole request, its well-formed neighbour included, over HTTP and gRPC.
+    let pair = vec![span(66, 1, None, "a", vec![s("BROKEN_KEY", "v")], false), span(67, 1, None, "b", vec![], false)];
+    let mut broken = request("t", pair).encode_to_vec();
+    let at = broken.windows(10).position(|w| w == b"BROKEN_KEY").expect("key bytes");
+    broken[at - 1] = 0x7f;
+    let (st, body) = post(&server, "/v1/traces", proto, None, broken.clone()).await;
+    assert_eq!(st, 400, "{body}");
+    let (code, msg) = raw_grpc(&server, frame(&broken, None)).await;
+    assert_eq!(code, "3", "{msg}");
+
     // Still healthy, and good data still counts exactly.
     assert!(server.healthz().await);
     let (st, _) = post(&server, "/v1/traces", proto, None, good).await;
