@@ -34,9 +34,13 @@ const MAX_VALUE_DEPTH: usize = 64;
 /// One field's payload.
 #[derive(Debug, Clone, Copy)]
 enum Field<'a> {
+    /// Wire type 0.
     Varint(u64),
+    /// Wire type 1.
     Fixed64(u64),
+    /// Wire type 2: the payload, a slice of the request.
     Len(&'a [u8]),
+    /// Wire type 5 (no field the cockpit reads is one: only skipped).
     Fixed32,
 }
 
