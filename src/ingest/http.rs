@@ -123,13 +123,8 @@ async fn export(State(st): State<HttpIngest>, headers: HeaderMap, raw: Body, sig
     let limits = st.engine.config().limits;
     match signal {
         Signal::Traces => {
-            let decoded = match enc {
-                Encoding::Proto => wire::TraceRequest::parse(bytes)
-                    .map(|request| Decoded { request, rejected: 0, errors: Vec::new() })
-                    .map_err(|e| format!("invalid protobuf: {e}")),
-                Encoding::Json => json::parse_object(&bytes).and_then(wire_traces_from_json),
-            };
-            let decoded = match decoded {
+            let from_proto = |b| wire::TraceRequest::parse(b).map_err(|e| e.to_string());
+            let decoded = match decode_request(enc, bytes, from_proto, wire_traces_from_json) {
                 Ok(d) => d,
                 Err(e) => return invalid(&st, enc, e),
             };
@@ -149,7 +144,7 @@ async fn export(State(st): State<HttpIngest>, headers: HeaderMap, raw: Body, sig
             answer(enc, Ok(()), ExportTraceServiceResponse { partial_success: partial }, json)
         }
         Signal::Metrics => {
-            let decoded = match decode_request::<ExportMetricsServiceRequest>(enc, bytes, json::metrics) {
+            let decoded = match decode_request(enc, bytes, prost_decode::<ExportMetricsServiceRequest>, json::metrics) {
                 Ok(d) => d,
                 Err(e) => return invalid(&st, enc, e),
             };
@@ -162,7 +157,7 @@ async fn export(State(st): State<HttpIngest>, headers: HeaderMap, raw: Body, sig
             answer(enc, st.engine.submit_points(c), ExportMetricsServiceResponse { partial_success: partial }, json)
         }
         Signal::Logs => {
-            let decoded = match decode_request::<ExportLogsServiceRequest>(enc, bytes, json::logs) {
+            let decoded = match decode_request(enc, bytes, prost_decode::<ExportLogsServiceRequest>, json::logs) {
                 Ok(d) => d,
                 Err(e) => return invalid(&st, enc, e),
             };
@@ -197,18 +192,24 @@ fn invalid(st: &HttpIngest, enc: Encoding, message: String) -> Response {
     error(enc, StatusCode::BAD_REQUEST, code::INVALID_ARGUMENT, message)
 }
 
-/// Decodes a body; protobuf from a `Bytes` buffer, so that `Bytes` fields are slices of it.
-fn decode_request<T: Message + Default>(
+/// Decodes a body with the signal's protobuf or JSON reader.
+fn decode_request<T>(
     enc: Encoding,
     bytes: bytes::Bytes,
+    from_proto: fn(bytes::Bytes) -> Result<T, String>,
     from_json: fn(serde_json::Map<String, serde_json::Value>) -> Result<Decoded<T>, String>,
 ) -> Result<Decoded<T>, String> {
     match enc {
-        Encoding::Proto => T::decode(bytes)
+        Encoding::Proto => from_proto(bytes)
             .map(|request| Decoded { request, rejected: 0, errors: Vec::new() })
             .map_err(|e| format!("invalid protobuf: {e}")),
         Encoding::Json => from_json(json::parse_object(&bytes)?),
     }
+}
+
+/// A protobuf message decoded from a `Bytes` buffer, so that `Bytes` fields are slices of it.
+fn prost_decode<T: Message + Default>(bytes: bytes::Bytes) -> Result<T, String> {
+    T::decode(bytes).map_err(|e| e.to_string())
 }
 
 /// Adds the items the JSON decoder already dropped to the conversion's rejections.

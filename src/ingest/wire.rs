@@ -187,11 +187,9 @@ impl TraceRequest {
     pub fn parse(body: Bytes) -> Result<Self, WireError> {
         let mut spans = 0;
         for rs in messages(&body, 1) {
-            for scope in messages(ResourceSpans::parse(rs?)?.body, 2) {
-                for span in messages(scope?, 2) {
-                    span?;
-                    spans += 1;
-                }
+            for span in ResourceSpans::parse(rs?)?.span_bodies() {
+                span?;
+                spans += 1;
             }
         }
         Ok(Self { body, spans })
@@ -250,25 +248,29 @@ impl<'a> ResourceSpans<'a> {
 
     /// The resource's attributes (a resource given twice merges: its attributes add up).
     pub fn attributes(&self) -> impl Iterator<Item = Result<KeyValue<'a>, WireError>> + use<'a> {
-        messages(self.body, 1).flat_map(|resource| {
-            let (resource, err) = match resource {
-                Ok(r) => (r, None),
-                Err(e) => (&[][..], Some(Err(e))),
-            };
-            err.into_iter().chain(KeyValue::all(resource, 1))
-        })
+        nested(self.body, 1, 1).map(|kv| KeyValue::parse(kv?))
     }
 
     /// The spans of every scope.
     pub fn spans(&self) -> impl Iterator<Item = Result<Span<'a>, WireError>> + use<'a> {
-        messages(self.body, 2).flat_map(|scope| {
-            let (scope, err) = match scope {
-                Ok(s) => (s, None),
-                Err(e) => (&[][..], Some(Err(e))),
-            };
-            err.into_iter().chain(messages(scope, 2).map(|span| Span::parse(span?)))
-        })
+        self.span_bodies().map(|span| Span::parse(span?))
     }
+
+    /// The encoded spans of every scope.
+    fn span_bodies(&self) -> impl Iterator<Item = Result<&'a [u8], WireError>> + use<'a> {
+        nested(self.body, 2, 2)
+    }
+}
+
+/// The payloads of message field `inner` inside every occurrence of message field `outer`.
+fn nested(body: &[u8], outer: u32, inner: u32) -> impl Iterator<Item = Result<&[u8], WireError>> {
+    messages(body, outer).flat_map(move |msg| {
+        let (msg, err) = match msg {
+            Ok(m) => (m, None),
+            Err(e) => (&[][..], Some(Err(e))),
+        };
+        err.into_iter().chain(messages(msg, inner))
+    })
 }
 
 /// A span's scalar fields; attributes and events are read from the span when asked for.
