@@ -259,11 +259,14 @@ impl From<wire::WireError> for Unusable {
 /// Validates and maps the spans of a trace export request as the receivers read it; a request
 /// that turns out not to be well-formed protobuf is refused whole.
 pub fn wire_traces(req: &wire::TraceRequest, limits: Limits) -> Result<Converted<SpanRecord>, wire::WireError> {
-    let mut out = Converted::default();
+    // The span count is known from parsing: growing the records' vector by doubling copied it
+    // about nine times per request.
+    let mut out = Converted { items: Vec::with_capacity(req.span_count()), ..Converted::default() };
     let mut scratch = Scratch::default();
+    let mut res = Read::default();
     for rs in req.resource_spans() {
         let rs = rs?;
-        let mut res = Read::default();
+        res.clear();
         let resource = push_scalars(rs.attributes(), &mut res).and_then(|()| {
             let service = res.scalars.iter().find(|(k, _)| k.as_str() == "service.name").and_then(|(_, v)| v.text());
             Ok(Arc::new(ResourceRecord {

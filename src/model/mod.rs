@@ -55,17 +55,34 @@ pub enum Outcome {
     Timeout,
 }
 
+/// Calls `f` with `s` trimmed and in ASCII lower case, without allocating for the short words
+/// the parsers below know (they run for every span carrying such an attribute).
+fn lowercase<R>(s: &str, f: impl FnOnce(&str) -> R) -> R {
+    let s = s.trim();
+    let mut buf = [0u8; 32];
+    match buf.get_mut(..s.len()) {
+        Some(lower) => {
+            lower.copy_from_slice(s.as_bytes());
+            lower.make_ascii_lowercase();
+            // Lower-casing ASCII letters keeps the text UTF-8.
+            f(std::str::from_utf8(lower).unwrap_or_default())
+        }
+        None => f(&s.to_ascii_lowercase()),
+    }
+}
+
 impl Outcome {
     /// Reads an outcome word as agents write it (lenient about synonyms and case).
     pub fn parse(s: &str) -> Option<Self> {
-        let lower = s.trim().to_ascii_lowercase();
-        Some(match lower.as_str() {
-            "success" | "succeeded" | "ok" | "completed" | "complete" | "done" | "pass" | "passed" => Self::Success,
-            "failure" | "failed" | "fail" | "error" | "errored" => Self::Failure,
-            "abandoned" | "cancelled" | "canceled" | "aborted" => Self::Abandoned,
-            "escalated" | "handed_off" | "human" => Self::Escalated,
-            "timeout" | "timed_out" | "deadline_exceeded" => Self::Timeout,
-            _ => return None,
+        lowercase(s, |lower| {
+            Some(match lower {
+                "success" | "succeeded" | "ok" | "completed" | "complete" | "done" | "pass" | "passed" => Self::Success,
+                "failure" | "failed" | "fail" | "error" | "errored" => Self::Failure,
+                "abandoned" | "cancelled" | "canceled" | "aborted" => Self::Abandoned,
+                "escalated" | "handed_off" | "human" => Self::Escalated,
+                "timeout" | "timed_out" | "deadline_exceeded" => Self::Timeout,
+                _ => return None,
+            })
         })
     }
 
@@ -97,11 +114,11 @@ pub enum SideEffect {
 impl SideEffect {
     /// Reads `read`/`write` (and a few synonyms).
     pub fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
+        lowercase(s, |lower| match lower {
             "read" | "readonly" | "read_only" | "ro" => Some(Self::Read),
             "write" | "mutating" | "rw" | "read_write" => Some(Self::Write),
             _ => None,
-        }
+        })
     }
 }
 
@@ -126,14 +143,16 @@ pub enum ToolErrorClass {
 impl ToolErrorClass {
     /// Reads an explicit `cockpit.tool.error_class` value.
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s.trim().to_ascii_lowercase().as_str() {
-            "authz" => Self::Authz,
-            "schema" => Self::Schema,
-            "policy" => Self::Policy,
-            "timeout" => Self::Timeout,
-            "rate_limit" => Self::RateLimit,
-            "other" => Self::Other,
-            _ => return None,
+        lowercase(s, |lower| {
+            Some(match lower {
+                "authz" => Self::Authz,
+                "schema" => Self::Schema,
+                "policy" => Self::Policy,
+                "timeout" => Self::Timeout,
+                "rate_limit" => Self::RateLimit,
+                "other" => Self::Other,
+                _ => return None,
+            })
         })
     }
 }
@@ -156,12 +175,12 @@ pub enum GuardrailStage {
 impl GuardrailStage {
     /// Reads a stage word.
     pub fn parse(s: &str) -> Self {
-        match s.trim().to_ascii_lowercase().as_str() {
+        lowercase(s, |lower| match lower {
             "input" | "prompt" | "request" | "pre" => Self::Input,
             "output" | "response" | "completion" | "post" => Self::Output,
             "tool" | "tool_call" | "tool_input" | "tool_output" | "tool_result" => Self::Tool,
             _ => Self::Unknown,
-        }
+        })
     }
 }
 
@@ -182,12 +201,14 @@ pub enum GuardrailVerdict {
 impl GuardrailVerdict {
     /// Reads a decision word (lenient: pass/deny/blocked/…).
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s.trim().to_ascii_lowercase().as_str() {
-            "allow" | "allowed" | "pass" | "passed" | "none" | "ok" | "no" | "false" => Self::Allow,
-            "block" | "blocked" | "deny" | "denied" | "reject" | "rejected" | "intervened" => Self::Block,
-            "redact" | "redacted" | "mask" | "masked" | "anonymize" | "anonymized" => Self::Redact,
-            "flag" | "flagged" | "warn" | "warned" | "detected" | "yes" | "true" => Self::Flag,
-            _ => return None,
+        lowercase(s, |lower| {
+            Some(match lower {
+                "allow" | "allowed" | "pass" | "passed" | "none" | "ok" | "no" | "false" => Self::Allow,
+                "block" | "blocked" | "deny" | "denied" | "reject" | "rejected" | "intervened" => Self::Block,
+                "redact" | "redacted" | "mask" | "masked" | "anonymize" | "anonymized" => Self::Redact,
+                "flag" | "flagged" | "warn" | "warned" | "detected" | "yes" | "true" => Self::Flag,
+                _ => return None,
+            })
         })
     }
 
@@ -237,11 +258,13 @@ pub enum ToolCallOutcome {
 impl ToolCallOutcome {
     /// Reads an outcome word.
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s.trim().to_ascii_lowercase().as_str() {
-            "allow" | "allowed" => Self::Allow,
-            "deny" | "denied" | "block" | "blocked" => Self::Deny,
-            "require_approval" | "requires_approval" | "approval_required" | "ask" => Self::RequireApproval,
-            _ => return None,
+        lowercase(s, |lower| {
+            Some(match lower {
+                "allow" | "allowed" => Self::Allow,
+                "deny" | "denied" | "block" | "blocked" => Self::Deny,
+                "require_approval" | "requires_approval" | "approval_required" | "ask" => Self::RequireApproval,
+                _ => return None,
+            })
         })
     }
 }
@@ -392,5 +415,21 @@ mod tests {
         for (stage, category, verdict, leak) in leaks {
             assert_eq!(decision(stage, category, verdict).is_leak(), leak, "{stage:?} {category:?} {verdict:?}");
         }
+    }
+
+    #[test]
+    fn words_are_read_trimmed_and_in_any_case_whatever_their_length() {
+        assert_eq!(Outcome::parse("  Timed_Out\t"), Some(Outcome::Timeout));
+        assert_eq!(SideEffect::parse("READ_WRITE"), Some(SideEffect::Write));
+        assert_eq!(ToolErrorClass::parse(" Rate_Limit "), Some(ToolErrorClass::RateLimit));
+        assert_eq!(GuardrailStage::parse("Tool_Output"), GuardrailStage::Tool);
+        assert_eq!(GuardrailVerdict::parse("ANONYMIZED"), Some(GuardrailVerdict::Redact));
+        assert_eq!(ToolCallOutcome::parse("Requires_Approval"), Some(ToolCallOutcome::RequireApproval));
+        // Longer than the stack buffer, and not ASCII: read, never matched by mistake.
+        assert_eq!(Outcome::parse(&"success".repeat(8)), None);
+        assert_eq!(Outcome::parse(&format!("{}SUCCESS", " ".repeat(40))), Some(Outcome::Success));
+        assert_eq!(Outcome::parse("ÉCHEC"), None);
+        assert_eq!(lowercase("Ünï CODE", str::to_owned), "Ünï code");
+        assert_eq!(lowercase(&"X".repeat(40), str::to_owned), "x".repeat(40));
     }
 }

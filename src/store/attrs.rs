@@ -12,7 +12,7 @@
 //! values: models, providers, operation names and file paths become ids, while ids and free
 //! text (which would only fill the interner) stay inline.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 
@@ -122,8 +122,15 @@ struct Local {
     values: FxHashMap<&'static str, Spur>,
 }
 
+/// Largest spare buffer a thread keeps (one span with huge attributes should not pin its size).
+const MAX_SPARE: usize = 64 << 10;
+
 thread_local! {
     static LOCAL: RefCell<Local> = RefCell::new(Local::default());
+    /// The buffer the last builder on this thread packed into, for the next one: packing into a
+    /// fresh `Vec` regrew it and then shrank it to size (two reallocations per span); now every
+    /// `Attrs` is one allocation of its exact size.
+    static SPARE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
 }
 
 /// An attribute key: interned (its text and id), or written out with the attribute.
@@ -230,9 +237,12 @@ pub fn cut(s: &str, limit: usize) -> &str {
 }
 
 impl AttrsBuilder {
-    /// A builder with room for about `n` attributes.
+    /// A builder with room for about `n` attributes (reusing this thread's spare buffer).
     pub fn with_capacity(n: usize) -> Self {
-        Self { buf: Vec::with_capacity(n * 16) }
+        let mut buf = SPARE.take();
+        buf.clear();
+        buf.reserve(n * 16);
+        Self { buf }
     }
 
     fn key(&mut self, tag: u8, key: KeyRef<'_>) {
@@ -337,7 +347,11 @@ impl AttrsBuilder {
 
     /// The packed attributes.
     pub fn finish(self) -> Attrs {
-        Attrs(self.buf.into_boxed_slice())
+        let attrs = Attrs(Box::from(self.buf.as_slice()));
+        if self.buf.capacity() <= MAX_SPARE {
+            SPARE.set(self.buf);
+        }
+        attrs
     }
 }
 
@@ -482,6 +496,20 @@ mod tests {
         assert_eq!(a.get("delta"), Some(AttrRef::Int(-7)));
         // Interned keys cost 2 bytes; only the over-long key is written out.
         assert!(a.heap_bytes() < 100 + 300, "{} bytes", a.heap_bytes());
+    }
+
+    #[test]
+    fn a_builder_after_another_on_the_same_thread_packs_only_its_own_attributes() {
+        let mut big = AttrsBuilder::with_capacity(1);
+        big.str("prompt", &"p".repeat(5_000), 10_000);
+        let big = big.finish();
+        let mut small = AttrsBuilder::with_capacity(1);
+        small.int("gen_ai.usage.input_tokens", 7);
+        let small = small.finish();
+        let got: Vec<(&str, AttrRef<'_>)> = small.iter().collect();
+        assert_eq!(got, vec![("gen_ai.usage.input_tokens", AttrRef::Int(7))]);
+        assert!(small.heap_bytes() < 16, "exactly its own size: {} bytes", small.heap_bytes());
+        assert_eq!(big.get("prompt"), Some(AttrRef::Str(&"p".repeat(5_000))));
     }
 
     #[test]

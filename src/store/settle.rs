@@ -420,8 +420,14 @@ impl Store {
         }
     }
 
-    /// Takes everything settled so far.
+    /// Takes everything settled so far, leaving room for as much again (an outbox regrown by
+    /// doubling from empty every time was copied a dozen times per hand-over).
     pub fn take_settled(&mut self) -> Settled {
-        std::mem::take(&mut self.outbox)
+        let room = Settled {
+            runs: Vec::with_capacity(self.outbox.runs.len()),
+            calls: Vec::with_capacity(self.outbox.calls.len()),
+            events: Vec::with_capacity(self.outbox.events.len()),
+        };
+        std::mem::replace(&mut self.outbox, room)
     }
 }
