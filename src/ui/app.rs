@@ -380,7 +380,8 @@ pub fn agent_lines(s: &Snapshot) -> Vec<AgentLine> {
         .collect()
 }
 
-/// Tools sort columns (name, calls, error rate, p95, authz, schema, policy).
+/// Tools sort columns (name, calls, error rate, p95, authz, schema, policy); each puts the worst
+/// first, so "schema" puts the most schema failures (the lowest conformance) first.
 pub const TOOL_SORTS: [&str; 7] = ["name", "calls", "error rate", "p95", "authz", "schema", "policy"];
 
 /// The Tools rows, sorted.

@@ -53,7 +53,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             ("p95", 6),
             ("p99", 6),
             ("authz", 5),
-            ("schema", 6),
+            ("schema✓", 7),
             ("policy", 6),
             ("health", 30),
         ],
