@@ -145,25 +145,36 @@ impl<'a> Value<'a> {
 thread_local! {
     /// Text the mapping has read on this thread; cleared when full, so ids cannot grow it.
     static INTERNED: std::cell::RefCell<rustc_hash::FxHashSet<Text>> = std::cell::RefCell::default();
+    /// Session ids, apart: one per conversation, they filled `INTERNED` to its limit over and
+    /// over, and every name looked up in a table that size missed the cache.
+    static IDS: std::cell::RefCell<rustc_hash::FxHashSet<Text>> = std::cell::RefCell::default();
 }
 
 /// Distinct texts an ingest thread keeps before starting over.
 const INTERNED_MAX: usize = 16_384;
+/// Distinct session ids an ingest thread keeps (the spans of a conversation arrive together).
+const IDS_MAX: usize = 1_024;
 
 /// One shared copy of `s` per thread (per cache generation).
 pub fn intern(s: &str) -> Text {
-    INTERNED.with(|cell| {
-        let mut set = cell.borrow_mut();
-        if let Some(t) = set.get(s) {
-            return Text::clone(t);
-        }
-        if set.len() >= INTERNED_MAX {
-            set.clear();
-        }
-        let t: Text = s.into();
-        set.insert(Text::clone(&t));
-        t
-    })
+    INTERNED.with_borrow_mut(|set| intern_in(set, INTERNED_MAX, s))
+}
+
+/// The same for ids, which have a table of their own.
+fn intern_id(s: &str) -> Text {
+    IDS.with_borrow_mut(|set| intern_in(set, IDS_MAX, s))
+}
+
+fn intern_in(set: &mut rustc_hash::FxHashSet<Text>, max: usize, s: &str) -> Text {
+    if let Some(t) = set.get(s) {
+        return Text::clone(t);
+    }
+    if set.len() >= max {
+        set.clear();
+    }
+    let t: Text = s.into();
+    set.insert(Text::clone(&t));
+    t
 }
 
 /// A list of attributes the mapping can walk without copying.
@@ -338,6 +349,11 @@ impl<'a, 'r> Filled<'a, 'r> {
         self.get(concept).and_then(Value::text).map(|t| intern(&t))
     }
 
+    /// The concept's text, interned among ids.
+    fn shared_id(&self, concept: Concept) -> Option<Text> {
+        self.get(concept).and_then(Value::text).map(|t| intern_id(&t))
+    }
+
     fn str_is(&self, concept: Concept, options: &[&str]) -> bool {
         matches!(self.get(concept), Some(Value::Str(s)) if options.iter().any(|o| o.eq_ignore_ascii_case(s)))
     }
@@ -484,7 +500,7 @@ where
         agent_version: f.shared(Concept::AgentVersion),
         prompt_version: f.shared(Concept::PromptVersion),
         environment: f.shared(Concept::Environment),
-        session: f.shared(Concept::Session),
+        session: f.shared_id(Concept::Session),
         scenario: f.shared(Concept::Scenario),
         outcome: f.parsed(Concept::Outcome, Outcome::parse),
         retry: f.get(Concept::Retry).and_then(Value::as_f64).is_some_and(|n| n > 0.0),

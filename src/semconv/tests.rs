@@ -469,6 +469,26 @@ fn odd_values_never_panic() {
 }
 
 #[test]
+fn session_ids_are_shared_apart_from_names_and_never_displace_them() {
+    let agent = |f: &SpanFacts| f.agent_name.clone();
+    let first = map(&[("gen_ai.agent.name", s("planner")), ("session.id", s("conv-1"))]);
+    // Far more sessions than either table holds.
+    for i in 0..2 * INTERNED_MAX {
+        let id = format!("conv-{i}");
+        let f = map(&[("session.id", Value::Str(&id))]);
+        assert_eq!(f.session.as_deref(), Some(id.as_str()));
+    }
+    let again = map(&[("gen_ai.agent.name", s("planner")), ("session.id", s("conv-x"))]);
+    assert!(
+        matches!((agent(&first), agent(&again)), (Some(a), Some(b)) if Text::ptr_eq(&a, &b)),
+        "the agent's name is still the one shared copy"
+    );
+    let one = map(&[("session.id", s("conv-y"))]).session;
+    let two = map(&[("gen_ai.conversation.id", s("conv-y"))]).session;
+    assert!(matches!((one, two), (Some(x), Some(y)) if Text::ptr_eq(&x, &y)), "a session's spans share its id");
+}
+
+#[test]
 fn keys_given_by_number_map_as_keys_given_by_text() {
     use crate::store::attrs::KeyRef;
     let spans: [&[(&str, Value)]; 3] = [
