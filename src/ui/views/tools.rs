@@ -26,7 +26,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 .map(|v| v.iter().map(|e| e.map(|e| 1.0 - e)).collect())
                 .unwrap_or_default();
             vec![
-                (cut(&t.name, 22), theme.text()),
+                (cut(&t.name, 21), theme.text()),
                 (num(t.calls), theme.text()),
                 (pct(t.error_rate), err_style),
                 (ms(t.p50_ms), theme.text()),
@@ -46,8 +46,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         &title,
         theme,
         &[
-            ("tool", 22),
-            ("calls", 6),
+            ("tool", 21),
+            ("calls", 5),
             ("errors", 6),
             ("p50", 6),
             ("p95", 6),
