@@ -513,6 +513,29 @@ mod tests {
     }
 
     #[test]
+    fn a_key_with_many_values_stops_interning_new_ones_and_a_key_with_few_keeps_on() {
+        let packed = |key: &str, value: &str| {
+            let mut b = AttrsBuilder::default();
+            b.str(key, value, 256);
+            b.finish()
+        };
+        let low = packed("test.cardinality.low", "constant-value");
+        assert!(low.heap_bytes() < 8, "a repeated value is an id: {} bytes", low.heap_bytes());
+        let id_key = "test.cardinality.ids";
+        let first = "id-00000000";
+        assert!(packed(id_key, first).heap_bytes() < 8, "the first values are interned");
+        for i in 1..=usize::from(VALUES_PER_KEY) {
+            packed(id_key, &format!("id-{i:08}"));
+        }
+        let new = "id-99999999";
+        let past = packed(id_key, new);
+        assert!(past.heap_bytes() > new.len(), "past the line a new value is inline");
+        assert_eq!(past.get(id_key), Some(AttrRef::Str(new)));
+        assert!(packed(id_key, first).heap_bytes() < 8, "one interned before keeps its id");
+        assert!(packed("test.cardinality.low", "constant-value").heap_bytes() < 8);
+    }
+
+    #[test]
     fn keys_are_read_from_bytes_checked_once_and_interned_when_short() {
         assert_eq!(KeyRef::read(b"k\xff"), None, "not UTF-8");
         let key = KeyRef::read(b"gen_ai.request.model");
