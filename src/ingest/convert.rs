@@ -188,11 +188,9 @@ fn optional_id<const N: usize>(bytes: &[u8], what: &str) -> Result<Option<[u8; N
 }
 
 /// Validates and maps the spans of a trace export request in opentelemetry-proto's types (the
-/// JSON, replay and demo paths): encoded once and read like a received request, cheap beside
-/// the JSON parse before it.
+/// JSON, replay and demo paths).
 pub fn traces(req: &ExportTraceServiceRequest, limits: Limits) -> Converted<SpanRecord> {
-    use prost::Message;
-    match wire::TraceRequest::parse(req.encode_to_vec().into()).and_then(|req| wire_traces(&req, limits)) {
+    match wire::TraceRequest::from_otlp(req).and_then(|req| wire_traces(&req, limits)) {
         Ok(c) => c,
         Err(e) => {
             let mut out = Converted::default();

@@ -173,13 +173,13 @@ async fn export(State(st): State<HttpIngest>, headers: HeaderMap, raw: Body, sig
 }
 
 /// OTLP/JSON traces read like a protobuf request (JSON is decoded through opentelemetry-proto's
-/// types, then encoded once).
+/// types).
 fn wire_traces_from_json(
     obj: serde_json::Map<String, serde_json::Value>,
 ) -> Result<Decoded<wire::TraceRequest>, String> {
     let d = json::traces(obj)?;
-    let request = wire::TraceRequest::parse(d.request.encode_to_vec().into())
-        .map_err(|e| format!("cannot read the decoded request: {e}"))?;
+    let request =
+        wire::TraceRequest::from_otlp(&d.request).map_err(|e| format!("cannot read the decoded request: {e}"))?;
     Ok(Decoded { request, rejected: d.rejected, errors: d.errors })
 }
 

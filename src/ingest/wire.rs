@@ -5,8 +5,9 @@
 //! the request stays one buffer: [`TraceRequest::parse`] checks its outer structure and counts
 //! its spans, and the conversion reads each span's fields as slices of it, checking them as it
 //! goes (a malformed span refuses the whole request, as a protobuf decoder would).
-//! [`TraceRequest::check`] reads everything without converting: the decode-only ceiling. Fields ingest does not read
-//! (scopes, links, trace state, dropped counts) are skipped, as unknown fields are.
+//! [`TraceRequest::check`] reads everything without converting: the decode-only ceiling.
+//! Fields ingest does not read (scopes, links, trace state, dropped counts) are skipped, as
+//! unknown fields are.
 //!
 //! Repeated occurrences of a singular field follow protobuf's rules: the last scalar wins and
 //! messages merge. Group wire types (unused by OTLP) are refused.
@@ -195,23 +196,27 @@ impl TraceRequest {
         Ok(Self { body, spans })
     }
 
+    /// A request decoded elsewhere (OTLP/JSON, replay, the demo), encoded once and read like a
+    /// received one — cheap beside the parse that produced it.
+    pub fn from_otlp(
+        req: &opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest,
+    ) -> Result<Self, WireError> {
+        use prost::Message;
+        Self::parse(req.encode_to_vec().into())
+    }
+
     /// Checks the structure of everything the conversion reads, down to nested attribute
     /// values: the decode alone, as the ceiling receiver measures it.
     pub fn check(&self) -> Result<(), WireError> {
+        let values = |kv: Result<KeyValue<'_>, WireError>| kv?.value.check(0);
         for rs in self.resource_spans() {
             let rs = rs?;
-            for kv in rs.attributes() {
-                kv?.value.check(0)?;
-            }
+            rs.attributes().try_for_each(values)?;
             for span in rs.spans() {
                 let span = span?;
-                for kv in span.attributes() {
-                    kv?.value.check(0)?;
-                }
+                span.attributes().try_for_each(values)?;
                 for event in span.events() {
-                    for kv in event?.attributes() {
-                        kv?.value.check(0)?;
-                    }
+                    event?.attributes().try_for_each(values)?;
                 }
             }
         }

@@ -1,7 +1,7 @@
 //! The decode-only ceiling: an OTLP/gRPC receiver inside the loadgen that decodes every request
 //! (the same tonic service, codec and protobuf reader as `cockpit serve`: every field the
-//! conversion reads is read and checked), counts its spans and drops them. Driving it with the same load gives the rate the machine reaches when ingest
-//! does nothing but decode.
+//! conversion reads is read and checked), counts its spans and drops them. Driving it with the
+//! same load gives the rate the machine reaches when ingest does nothing but decode.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -58,10 +58,13 @@ pub struct Assembly {
     pub owner: Vec<Option<usize>>,
 }
 
+/// What the store calls an agent, version or environment nobody named.
+pub const UNKNOWN: &str = "unknown";
+
 impl RunRecord {
     /// The version, or `unknown`.
     pub fn version_label(&self) -> &str {
-        self.version.as_deref().unwrap_or("unknown")
+        self.version.as_deref().unwrap_or(UNKNOWN)
     }
 }
 
@@ -117,7 +120,7 @@ fn assemble_with_facts(spans: &[&SpanRecord], facts: &[Cow<'_, SpanFacts>]) -> A
         run_slot.insert(i, runs.len());
         runs.push(RunRecord {
             span_id: span.span_id,
-            agent: f.agent_name.clone().unwrap_or_else(|| intern("unknown")),
+            agent: f.agent_name.clone().unwrap_or_else(|| intern(UNKNOWN)),
             version: f.agent_version.clone(),
             outcome,
             start_ns: span.start_ns,

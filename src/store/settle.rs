@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::Store;
+use super::assemble::UNKNOWN;
 use super::record::{LogRecord, SpanRecord};
 use crate::model::Text;
 use crate::model::{
@@ -177,8 +178,6 @@ impl Default for SettlePolicy {
         Self { with_run_ms: 2_000, without_run_ms: 30_000 }
     }
 }
-
-const UNKNOWN: &str = "unknown";
 
 /// A timestamp fit for a minute bucket: absurd ones (0, far future) become the arrival time.
 pub fn sane_time(ns: u64, arrival_ms: u64) -> u64 {
