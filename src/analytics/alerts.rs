@@ -105,6 +105,20 @@ fn pct(x: f64) -> String {
     format!("{:.0}%", x * 100.0)
 }
 
+/// A rate that is below `bar`, with as few decimals as keep it visibly below: rounding 89.8%
+/// to "90%" beside "below the 90% objective" reads as a false alarm to whoever is on call.
+fn pct_below(x: f64, bar: f64) -> String {
+    let (x, bar) = (x * 100.0, bar * 100.0);
+    for decimals in 0..=2 {
+        let scale = 10f64.powi(decimals);
+        if (x * scale).round() < bar * scale {
+            return format!("{x:.*}%", decimals as usize);
+        }
+    }
+    // Closer than 0.005 points: cut instead of rounding, so it still reads below.
+    format!("{:.2}%", (x * 100.0).floor() / 100.0)
+}
+
 fn success_rate_drop(b: &Bucket, cfg: &AlertConfig, _: &AlertInputs, _: f64) -> Vec<Firing> {
     by_agent::<RunCell>(&b.runs)
         .into_iter()
@@ -114,7 +128,7 @@ fn success_rate_drop(b: &Bucket, cfg: &AlertConfig, _: &AlertInputs, _: f64) -> 
             (rate < cfg.slo_success_rate).then(|| Firing {
                 message: format!(
                     "{agent}: success rate {} over 15m is below the {} objective ({} of {} runs)",
-                    pct(rate),
+                    pct_below(rate, cfg.slo_success_rate),
                     pct(cfg.slo_success_rate),
                     c.success,
                     c.runs
@@ -373,6 +387,23 @@ mod tests {
         // An hour later the window is empty: cleared.
         book.evaluate(t0 + 3_600_000_000_000, window(&rollups, now + 61), &cfg, &AlertInputs::default());
         assert!(book.rows(None).is_empty());
+    }
+
+    #[test]
+    fn a_rate_just_under_the_objective_never_reads_as_the_objective() {
+        assert_eq!(pct_below(0.85, 0.90), "85%");
+        assert_eq!(pct_below(0.898, 0.90), "89.8%");
+        assert_eq!(pct_below(0.8996, 0.90), "89.96%");
+        assert_eq!(pct_below(0.899_999, 0.90), "89.99%");
+        // Through the rule: 898 of 1,000 used to read "90% … below the 90% objective".
+        let t0 = 1_700_000_000_000_000_000u64;
+        let mut rollups = Rollups::new(PriceTable::builtin());
+        rollups.record(runs(1000, 898, t0));
+        let now = super::super::rollup::minute_of(t0);
+        let bucket = |m: i64| rollups.window(now - m + 1, now, &|_| true);
+        let opened = AlertBook::default().evaluate(t0, bucket, &AlertConfig::default(), &AlertInputs::default());
+        let drop = opened.iter().find(|a| a.rule == "success_rate_drop").map(|a| a.message.as_str());
+        assert_eq!(drop, Some("billing: success rate 89.8% over 15m is below the 90% objective (898 of 1000 runs)"));
     }
 
     #[test]
