@@ -31,26 +31,10 @@ async fn post(server: &Server, path: &str, ctype: &str, encoding: Option<&str>, 
     (status, text)
 }
 
-/// Sends a raw gRPC frame (5-byte header + payload) and answers the grpc-status.
+/// Sends a raw trace export frame and answers its grpc-status and grpc-message.
 async fn raw_grpc(server: &Server, frame: Vec<u8>) -> (String, String) {
-    let client = reqwest::Client::builder().http2_prior_knowledge().build().expect("client");
-    let resp = client
-        .post(format!("{}/opentelemetry.proto.collector.trace.v1.TraceService/Export", server.grpc_url()))
-        .header("content-type", "application/grpc")
-        .header("te", "trailers")
-        .body(frame)
-        .send()
-        .await
-        .expect("grpc request");
-    let h = |k: &str| resp.headers().get(k).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    (h("grpc-status"), h("grpc-message"))
-}
-
-fn frame(payload: &[u8], declared_len: Option<u32>) -> Vec<u8> {
-    let mut f = vec![0u8];
-    f.extend_from_slice(&declared_len.unwrap_or(payload.len() as u32).to_be_bytes());
-    f.extend_from_slice(payload);
-    f
+    let answer = grpc_raw(server, "trace.v1.TraceService", frame).await;
+    (answer.status, answer.message)
 }
 
 #[tokio::test]
@@ -108,9 +92,9 @@ async fn bad_input_is_refused_and_good_data_still_counts() {
     assert_eq!(st, 413, "{body}");
 
     // gRPC: garbage is INVALID_ARGUMENT, an oversized frame and a gzip bomb RESOURCE_EXHAUSTED.
-    let (code, msg) = raw_grpc(&server, frame(&random, None)).await;
+    let (code, msg) = raw_grpc(&server, grpc_frame(&random, None)).await;
     assert_eq!(code, "3", "{msg}");
-    let (code, msg) = raw_grpc(&server, frame(&[], Some(LIMIT as u32 + 10))).await;
+    let (code, msg) = raw_grpc(&server, grpc_frame(&[], Some(LIMIT as u32 + 10))).await;
     assert_eq!(code, "8", "{msg}");
     let mut big = run_spans(50, "support-triage");
     big[0].attributes.push(s("blob", &"z".repeat(2 * LIMIT)));
@@ -170,7 +154,7 @@ async fn bad_input_is_refused_and_good_data_still_counts() {
     broken[at - 1] = 0x7f;
     let (st, body) = post(&server, "/v1/traces", proto, None, broken.clone()).await;
     assert_eq!(st, 400, "{body}");
-    let (code, msg) = raw_grpc(&server, frame(&broken, None)).await;
+    let (code, msg) = raw_grpc(&server, grpc_frame(&broken, None)).await;
     assert_eq!(code, "3", "{msg}");
 
     // Still healthy, and good data still counts exactly.

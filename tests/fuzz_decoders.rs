@@ -2,7 +2,7 @@
 //! they accept converts cleanly.
 
 use agentops_cockpit::ingest::convert::{self, Limits};
-use agentops_cockpit::ingest::{body, json};
+use agentops_cockpit::ingest::{body, json, salvage};
 use agentops_cockpit::semconv::{self, SpanInput, Value};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -84,6 +84,43 @@ proptest! {
         }
         if let Ok(r) = ExportLogsServiceRequest::decode(bytes.as_slice()) {
             let _ = convert::logs(&r, TINY);
+        }
+    }
+
+    #[test]
+    fn salvaging_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        if let Ok(d) = salvage::decode::<ExportMetricsServiceRequest>(bytes::Bytes::from(bytes.clone())) {
+            let _ = convert::metrics(&d.request, TINY);
+        }
+        if let Ok(d) = salvage::decode::<ExportLogsServiceRequest>(bytes::Bytes::from(bytes)) {
+            let _ = convert::logs(&d.request, TINY);
+        }
+    }
+
+    /// A real request with a few bytes changed reaches deep into the salvage walk.
+    #[test]
+    fn salvaging_a_damaged_request_never_panics(
+        flips in proptest::collection::vec((any::<proptest::sample::Index>(), any::<u8>()), 1..6),
+    ) {
+        use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+        use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+        let text = |s: &str| Some(AnyValue { value: Some(any_value::Value::StringValue(s.into())) });
+        let record = |body: &str| LogRecord {
+            body: text(body),
+            attributes: vec![KeyValue { key: "gen_ai.evaluation.name".into(), value: text("relevance"), ..Default::default() }],
+            ..Default::default()
+        };
+        let scope = ScopeLogs { log_records: vec![record("a"), record("bb"), record("ccc")], ..Default::default() };
+        let request = ExportLogsServiceRequest {
+            resource_logs: vec![ResourceLogs { scope_logs: vec![scope.clone(), scope], ..Default::default() }],
+        };
+        let mut bytes = request.encode_to_vec();
+        for (at, value) in flips {
+            let i = at.index(bytes.len());
+            bytes[i] = value;
+        }
+        if let Ok(d) = salvage::decode::<ExportLogsServiceRequest>(bytes::Bytes::from(bytes)) {
+            let _ = convert::logs(&d.request, TINY);
         }
     }
 

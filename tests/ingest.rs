@@ -176,19 +176,9 @@ async fn metrics_and_logs_over_grpc_and_http() {
         tonic::transport::Endpoint::from_shared(server.grpc_url()).expect("url").connect().await.expect("connect");
     MetricsServiceClient::new(channel.clone()).export(token_histogram(1)).await.expect("metrics export");
     LogsServiceClient::new(channel).export(evaluation_logs(1)).await.expect("logs export");
+    post_proto(&server, "/v1/metrics", token_histogram(2).encode_to_vec()).await;
+    post_proto(&server, "/v1/logs", evaluation_logs(2).encode_to_vec()).await;
     let client = reqwest::Client::new();
-    for (path, body) in
-        [("/v1/metrics", token_histogram(2).encode_to_vec()), ("/v1/logs", evaluation_logs(2).encode_to_vec())]
-    {
-        let resp = client
-            .post(server.http_url(path))
-            .header("content-type", "application/x-protobuf")
-            .body(body)
-            .send()
-            .await
-            .expect("post");
-        assert_eq!(resp.status(), 200, "{path}");
-    }
     let json = serde_json::to_vec(&token_histogram(3)).expect("json");
     let resp = client
         .post(server.http_url("/v1/metrics"))
@@ -201,6 +191,84 @@ async fn metrics_and_logs_over_grpc_and_http() {
     let stats = server.wait_stats(|s| s["metric_points"] == 6 && s["log_records"] == 6).await;
     assert_eq!(stats["evaluations"], 2, "{stats}");
     assert_eq!(stats["guardrail_decisions"], 2, "{stats}");
+}
+
+/// The encoding with every `marker` made invalid UTF-8 (its last byte 0xff).
+fn spoil(request: &impl Message, marker: &[u8]) -> Vec<u8> {
+    let mut bytes = request.encode_to_vec();
+    let mut at = 0;
+    while let Some(i) = bytes[at..].windows(marker.len()).position(|w| w == marker) {
+        bytes[at + i + marker.len() - 1] = 0xff;
+        at += i + marker.len();
+    }
+    bytes
+}
+
+/// Posts a protobuf body, checks the 200, answers the response's bytes.
+async fn post_proto(server: &Server, path: &str, body: Vec<u8>) -> Vec<u8> {
+    let resp = reqwest::Client::new()
+        .post(server.http_url(path))
+        .header("content-type", "application/x-protobuf")
+        .body(body)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 200, "{path}");
+    resp.bytes().await.expect("body").to_vec()
+}
+
+#[tokio::test]
+async fn a_metrics_or_logs_batch_with_an_unreadable_record_keeps_the_rest() {
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, any_value};
+
+    let server = Server::start();
+    // Logs: the third record's body is not UTF-8; the evaluation and the guardrail decision stay.
+    let mut logs = evaluation_logs(1);
+    logs.resource_logs[0].scope_logs[0].log_records[2].body =
+        Some(AnyValue { value: Some(any_value::Value::StringValue("BAD_".into())) });
+    let logs = spoil(&logs, b"BAD_");
+    // Metrics: a second histogram of two points whose name is not UTF-8.
+    let mut metrics = token_histogram(2);
+    let mut bad = metrics.resource_metrics[0].scope_metrics[0].metrics[0].clone();
+    bad.name = "BAD_".into();
+    metrics.resource_metrics[0].scope_metrics[0].metrics.push(bad);
+    let metrics = spoil(&metrics, b"BAD_");
+
+    let answers = [
+        grpc_raw(&server, "logs.v1.LogsService", grpc_frame(&logs, None)).await.body,
+        post_proto(&server, "/v1/logs", logs.clone()).await,
+    ];
+    for answer in answers {
+        let partial = ExportLogsServiceResponse::decode(answer.as_slice()).expect("answer").partial_success;
+        let partial = partial.expect("partial success");
+        assert_eq!(partial.rejected_log_records, 1);
+        assert!(partial.error_message.contains("log_records[2]"), "{}", partial.error_message);
+    }
+    let answers = [
+        grpc_raw(&server, "metrics.v1.MetricsService", grpc_frame(&metrics, None)).await.body,
+        post_proto(&server, "/v1/metrics", metrics.clone()).await,
+    ];
+    for answer in answers {
+        let partial = ExportMetricsServiceResponse::decode(answer.as_slice()).expect("answer").partial_success;
+        assert_eq!(partial.expect("partial success").rejected_data_points, 2);
+    }
+    // Two good records per logs request, two good points per metrics request.
+    let stats = server.wait_stats(|s| s["metric_points"] == 4 && s["log_records"] == 4).await;
+    assert_eq!(stats["evaluations"], 2, "{stats}");
+    assert_eq!(stats["guardrail_decisions"], 2, "{stats}");
+    // Broken above the records, a request is still refused whole.
+    let cut = &logs[..logs.len() - 3];
+    assert_eq!(grpc_raw(&server, "logs.v1.LogsService", grpc_frame(cut, None)).await.status, "3");
+    let resp = reqwest::Client::new()
+        .post(server.http_url("/v1/logs"))
+        .header("content-type", "application/x-protobuf")
+        .body(cut.to_vec())
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 400);
 }
 
 #[tokio::test]

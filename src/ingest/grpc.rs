@@ -1,15 +1,12 @@
 //! OTLP/gRPC receiver: TraceService, MetricsService and LogsService, gzip accepted.
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Buf;
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{LogsService, LogsServiceServer};
+use bytes::{Buf, Bytes};
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
-    MetricsService, MetricsServiceServer,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
@@ -22,7 +19,8 @@ use tonic::server::{NamedService, UnaryService};
 use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use super::{convert, wire};
+use super::json::Decoded;
+use super::{convert, salvage, wire};
 use crate::engine::{Engine, Throttled};
 
 /// The three OTLP services over one engine.
@@ -76,80 +74,117 @@ impl GrpcIngest {
     }
 }
 
-#[tonic::async_trait]
-impl MetricsService for GrpcIngest {
-    async fn export(
+impl GrpcIngest {
+    /// One metrics export: the points of the records that decoded, and the others counted.
+    fn export_metrics(
         &self,
-        req: Request<ExportMetricsServiceRequest>,
+        req: Request<Decoded<ExportMetricsServiceRequest>>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
         self.authorize(&req)?;
-        let c = convert::metrics(req.get_ref(), self.engine.config().limits);
+        let d = req.into_inner();
+        let c = convert::metrics(&d.request, self.engine.config().limits).with_decoder_rejections(d.rejected, d.errors);
         let partial = (c.rejected > 0).then(|| ExportMetricsPartialSuccess {
             rejected_data_points: c.rejected as i64,
             error_message: c.message(),
         });
         done(self.engine.submit_points(c), ExportMetricsServiceResponse { partial_success: partial })
     }
-}
 
-#[tonic::async_trait]
-impl LogsService for GrpcIngest {
-    async fn export(
+    /// One logs export: the records that decoded, and the others counted.
+    fn export_logs(
         &self,
-        req: Request<ExportLogsServiceRequest>,
+        req: Request<Decoded<ExportLogsServiceRequest>>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
         self.authorize(&req)?;
-        let c = convert::logs(req.get_ref(), self.engine.config().limits);
+        let d = req.into_inner();
+        let c = convert::logs(&d.request, self.engine.config().limits).with_decoder_rejections(d.rejected, d.errors);
         let partial = (c.rejected > 0)
             .then(|| ExportLogsPartialSuccess { rejected_log_records: c.rejected as i64, error_message: c.message() });
         done(self.engine.submit_logs(c), ExportLogsServiceResponse { partial_success: partial })
     }
 }
 
-/// What the trace service does with a request.
-type ExportFn =
-    dyn Fn(Request<wire::TraceRequest>) -> Result<Response<ExportTraceServiceResponse>, Status> + Send + Sync;
+/// An export request the receiver decodes itself instead of through tonic's prost codec (traces
+/// are read in place; metrics and logs keep their good records when some are unreadable).
+pub trait Incoming: Sized + Send + 'static {
+    /// The answer.
+    type Answer: Message + Send + 'static;
+    /// The gRPC service's full name (its one method is `/{SERVICE}/Export`).
+    const SERVICE: &'static str;
+    /// Reads a request body; a refusal is `INVALID_ARGUMENT`.
+    fn decode(body: Bytes) -> Result<Self, Status>;
+}
 
-/// The OTLP trace service, reading requests in place (`wire`; the generated server of
-/// opentelemetry-proto decodes into owned strings). Gzip accepted.
-#[derive(Clone)]
-pub struct WireTraceServer {
-    export: Arc<ExportFn>,
+impl Incoming for wire::TraceRequest {
+    type Answer = ExportTraceServiceResponse;
+    const SERVICE: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
+
+    fn decode(body: Bytes) -> Result<Self, Status> {
+        wire::TraceRequest::parse(body).map_err(|e| Status::invalid_argument(e.to_string()))
+    }
+}
+
+impl Incoming for Decoded<ExportMetricsServiceRequest> {
+    type Answer = ExportMetricsServiceResponse;
+    const SERVICE: &'static str = "opentelemetry.proto.collector.metrics.v1.MetricsService";
+
+    fn decode(body: Bytes) -> Result<Self, Status> {
+        salvage::decode(body).map_err(Status::invalid_argument)
+    }
+}
+
+impl Incoming for Decoded<ExportLogsServiceRequest> {
+    type Answer = ExportLogsServiceResponse;
+    const SERVICE: &'static str = "opentelemetry.proto.collector.logs.v1.LogsService";
+
+    fn decode(body: Bytes) -> Result<Self, Status> {
+        salvage::decode(body).map_err(Status::invalid_argument)
+    }
+}
+
+/// What a service does with a request.
+type ExportFn<R> = dyn Fn(Request<R>) -> Result<Response<<R as Incoming>::Answer>, Status> + Send + Sync;
+
+/// One OTLP service (its one method, Export) over requests decoded by [`Incoming`]. Gzip
+/// accepted.
+pub struct ExportService<R: Incoming> {
+    export: Arc<ExportFn<R>>,
     max_request_bytes: usize,
 }
 
-const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+impl<R: Incoming> Clone for ExportService<R> {
+    fn clone(&self) -> Self {
+        Self { export: Arc::clone(&self.export), max_request_bytes: self.max_request_bytes }
+    }
+}
 
-impl WireTraceServer {
+impl<R: Incoming> ExportService<R> {
     /// A service answering every export with `export`.
     pub fn new(
-        export: impl Fn(Request<wire::TraceRequest>) -> Result<Response<ExportTraceServiceResponse>, Status>
-        + Send
-        + Sync
-        + 'static,
+        export: impl Fn(Request<R>) -> Result<Response<R::Answer>, Status> + Send + Sync + 'static,
         max_request_bytes: usize,
     ) -> Self {
         Self { export: Arc::new(export), max_request_bytes }
     }
 }
 
-impl NamedService for WireTraceServer {
-    const NAME: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
+impl<R: Incoming> NamedService for ExportService<R> {
+    const NAME: &'static str = R::SERVICE;
 }
 
 /// The one method, as tonic's unary plumbing wants it.
-struct Export(Arc<ExportFn>);
+struct Export<R: Incoming>(Arc<ExportFn<R>>);
 
-impl UnaryService<wire::TraceRequest> for Export {
-    type Response = ExportTraceServiceResponse;
-    type Future = std::future::Ready<Result<Response<ExportTraceServiceResponse>, Status>>;
+impl<R: Incoming> UnaryService<R> for Export<R> {
+    type Response = R::Answer;
+    type Future = std::future::Ready<Result<Response<R::Answer>, Status>>;
 
-    fn call(&mut self, request: Request<wire::TraceRequest>) -> Self::Future {
+    fn call(&mut self, request: Request<R>) -> Self::Future {
         std::future::ready((self.0)(request))
     }
 }
 
-impl<B> Service<http::Request<B>> for WireTraceServer
+impl<R: Incoming, B> Service<http::Request<B>> for ExportService<R>
 where
     B: Body + Send + 'static,
     B::Error: Into<StdError> + Send + 'static,
@@ -163,16 +198,16 @@ where
     }
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        if req.uri().path() != EXPORT_PATH {
+        let method = req.uri().path().strip_prefix('/').and_then(|p| p.strip_suffix("/Export"));
+        if method != Some(R::SERVICE) {
             return Box::pin(async { Ok(Status::unimplemented("no such method").into_http()) });
         }
         let export = Export(Arc::clone(&self.export));
         let max = self.max_request_bytes;
         Box::pin(async move {
-            let codec = WireCodec;
             let mut accept = EnabledCompressionEncodings::default();
             accept.enable(CompressionEncoding::Gzip);
-            let mut grpc = tonic::server::Grpc::new(codec)
+            let mut grpc = tonic::server::Grpc::new(ExportCodec::<R>(PhantomData))
                 .apply_compression_config(accept, EnabledCompressionEncodings::default())
                 .apply_max_message_size_config(Some(max), None);
             Ok(grpc.unary(export, req).await)
@@ -180,36 +215,32 @@ where
     }
 }
 
-/// The trace service's codec: the request is taken as one `Bytes` and checked in place
-/// (`wire::TraceRequest`); conversion reads its fields as slices of it.
-#[derive(Debug, Clone, Copy, Default)]
-struct WireCodec;
+/// The services' codec: the request is taken as one `Bytes` and read by [`Incoming::decode`].
+struct ExportCodec<R>(PhantomData<fn() -> R>);
 
-/// Encodes the response.
-#[derive(Debug, Clone, Copy, Default)]
-struct ResponseEncoder;
+/// Encodes the answer.
+struct AnswerEncoder<R>(PhantomData<fn() -> R>);
 
 /// Decodes the request.
-#[derive(Debug, Clone, Copy, Default)]
-struct RequestDecoder;
+struct RequestDecoder<R>(PhantomData<fn() -> R>);
 
-impl Codec for WireCodec {
-    type Encode = ExportTraceServiceResponse;
-    type Decode = wire::TraceRequest;
-    type Encoder = ResponseEncoder;
-    type Decoder = RequestDecoder;
+impl<R: Incoming> Codec for ExportCodec<R> {
+    type Encode = R::Answer;
+    type Decode = R;
+    type Encoder = AnswerEncoder<R>;
+    type Decoder = RequestDecoder<R>;
 
     fn encoder(&mut self) -> Self::Encoder {
-        ResponseEncoder
+        AnswerEncoder(PhantomData)
     }
 
     fn decoder(&mut self) -> Self::Decoder {
-        RequestDecoder
+        RequestDecoder(PhantomData)
     }
 }
 
-impl Encoder for ResponseEncoder {
-    type Item = ExportTraceServiceResponse;
+impl<R: Incoming> Encoder for AnswerEncoder<R> {
+    type Item = R::Answer;
     type Error = Status;
 
     fn encode(&mut self, item: Self::Item, buf: &mut EncodeBuf<'_>) -> Result<(), Status> {
@@ -217,13 +248,12 @@ impl Encoder for ResponseEncoder {
     }
 }
 
-impl Decoder for RequestDecoder {
-    type Item = wire::TraceRequest;
+impl<R: Incoming> Decoder for RequestDecoder<R> {
+    type Item = R;
     type Error = Status;
 
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Status> {
-        let body = buf.copy_to_bytes(buf.remaining());
-        wire::TraceRequest::parse(body).map(Some).map_err(|e| Status::internal(e.to_string()))
+        R::decode(buf.copy_to_bytes(buf.remaining())).map(Some)
     }
 }
 
@@ -234,14 +264,10 @@ pub async fn serve(
     max_request_bytes: usize,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), tonic::transport::Error> {
-    let trace_ingest = ingest.clone();
-    let traces = WireTraceServer::new(move |req| trace_ingest.export_traces(req), max_request_bytes);
-    let metrics = MetricsServiceServer::new(ingest.clone())
-        .accept_compressed(CompressionEncoding::Gzip)
-        .max_decoding_message_size(max_request_bytes);
-    let logs = LogsServiceServer::new(ingest)
-        .accept_compressed(CompressionEncoding::Gzip)
-        .max_decoding_message_size(max_request_bytes);
+    let (for_traces, for_metrics) = (ingest.clone(), ingest.clone());
+    let traces = ExportService::new(move |req| for_traces.export_traces(req), max_request_bytes);
+    let metrics = ExportService::new(move |req| for_metrics.export_metrics(req), max_request_bytes);
+    let logs = ExportService::new(move |req| ingest.export_logs(req), max_request_bytes);
     server_builder()
         .layer(tower_layer_status_fix())
         .add_service(traces)

@@ -20,7 +20,7 @@ use prost::Message;
 
 use super::convert::{self, Converted};
 use super::json::{self, Decoded};
-use super::{RpcStatus, body, code, wire};
+use super::{RpcStatus, body, code, salvage, wire};
 use crate::engine::{Engine, Throttled};
 
 /// What the HTTP receiver needs.
@@ -123,7 +123,10 @@ async fn export(State(st): State<HttpIngest>, headers: HeaderMap, raw: Body, sig
     let limits = st.engine.config().limits;
     match signal {
         Signal::Traces => {
-            let from_proto = |b| wire::TraceRequest::parse(b).map_err(|e| e.to_string());
+            let from_proto = |b| {
+                let request = wire::TraceRequest::parse(b).map_err(|e| format!("invalid protobuf: {e}"))?;
+                Ok(Decoded { request, rejected: 0, errors: Vec::new() })
+            };
             let decoded = match decode_request(enc, bytes, from_proto, wire_traces_from_json) {
                 Ok(d) => d,
                 Err(e) => return invalid(&st, enc, e),
@@ -144,10 +147,11 @@ async fn export(State(st): State<HttpIngest>, headers: HeaderMap, raw: Body, sig
             answer(enc, Ok(()), ExportTraceServiceResponse { partial_success: partial }, json)
         }
         Signal::Metrics => {
-            let decoded = match decode_request(enc, bytes, prost_decode::<ExportMetricsServiceRequest>, json::metrics) {
-                Ok(d) => d,
-                Err(e) => return invalid(&st, enc, e),
-            };
+            let decoded =
+                match decode_request(enc, bytes, salvage::decode::<ExportMetricsServiceRequest>, json::metrics) {
+                    Ok(d) => d,
+                    Err(e) => return invalid(&st, enc, e),
+                };
             let c = merge(convert::metrics(&decoded.request, limits), decoded);
             let partial = (c.rejected > 0).then(|| ExportMetricsPartialSuccess {
                 rejected_data_points: c.rejected as i64,
@@ -157,7 +161,7 @@ async fn export(State(st): State<HttpIngest>, headers: HeaderMap, raw: Body, sig
             answer(enc, st.engine.submit_points(c), ExportMetricsServiceResponse { partial_success: partial }, json)
         }
         Signal::Logs => {
-            let decoded = match decode_request(enc, bytes, prost_decode::<ExportLogsServiceRequest>, json::logs) {
+            let decoded = match decode_request(enc, bytes, salvage::decode::<ExportLogsServiceRequest>, json::logs) {
                 Ok(d) => d,
                 Err(e) => return invalid(&st, enc, e),
             };
@@ -196,20 +200,13 @@ fn invalid(st: &HttpIngest, enc: Encoding, message: String) -> Response {
 fn decode_request<T>(
     enc: Encoding,
     bytes: bytes::Bytes,
-    from_proto: fn(bytes::Bytes) -> Result<T, String>,
+    from_proto: fn(bytes::Bytes) -> Result<Decoded<T>, String>,
     from_json: fn(serde_json::Map<String, serde_json::Value>) -> Result<Decoded<T>, String>,
 ) -> Result<Decoded<T>, String> {
     match enc {
-        Encoding::Proto => from_proto(bytes)
-            .map(|request| Decoded { request, rejected: 0, errors: Vec::new() })
-            .map_err(|e| format!("invalid protobuf: {e}")),
+        Encoding::Proto => from_proto(bytes),
         Encoding::Json => from_json(json::parse_object(&bytes)?),
     }
-}
-
-/// A protobuf message decoded from a `Bytes` buffer, so that `Bytes` fields are slices of it.
-fn prost_decode<T: Message + Default>(bytes: bytes::Bytes) -> Result<T, String> {
-    T::decode(bytes).map_err(|e| e.to_string())
 }
 
 /// Adds the items the JSON decoder already dropped to the conversion's rejections.

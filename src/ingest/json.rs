@@ -29,7 +29,8 @@ pub struct Decoded<T> {
 }
 
 impl<T> Decoded<T> {
-    fn reject(&mut self, n: u64, reason: String) {
+    /// Counts `n` items left out, keeping the first few reasons.
+    pub(super) fn reject(&mut self, n: u64, reason: String) {
         self.rejected += n;
         if self.errors.len() < 5 {
             self.errors.push(reason);

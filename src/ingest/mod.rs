@@ -6,6 +6,7 @@ pub mod grpc;
 pub mod http;
 pub mod json;
 pub mod replay;
+pub mod salvage;
 pub mod wire;
 
 use prost::Message;

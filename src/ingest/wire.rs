@@ -174,6 +174,40 @@ fn messages(body: &[u8], number: u32) -> impl Iterator<Item = Result<&[u8], Wire
     })
 }
 
+/// One field of a message as it was encoded.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RawField<'a> {
+    /// Its number.
+    pub number: u32,
+    /// Its payload, when length-delimited.
+    pub payload: Option<&'a [u8]>,
+    /// Its whole encoding, tag included.
+    pub raw: &'a [u8],
+}
+
+/// Each field of a message as it was encoded, so that a message can be rebuilt from some of
+/// its fields.
+pub(super) fn raw_fields(body: &[u8]) -> impl Iterator<Item = Result<RawField<'_>, WireError>> {
+    let mut rest = body;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let before = rest;
+        Some(match field(&mut rest) {
+            Ok((number, f)) => Ok(RawField {
+                number,
+                payload: if let Field::Len(payload) = f { Some(payload) } else { None },
+                raw: &before[..before.len() - rest.len()],
+            }),
+            Err(e) => {
+                rest = &[];
+                Err(e)
+            }
+        })
+    })
+}
+
 /// A checked `ExportTraceServiceRequest`: the received buffer and how many spans it holds.
 #[derive(Debug, Clone, Default)]
 pub struct TraceRequest {

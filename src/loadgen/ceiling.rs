@@ -11,7 +11,8 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse
 use tokio::sync::oneshot;
 use tonic::Response;
 
-use crate::ingest::grpc::WireTraceServer;
+use crate::ingest::grpc::ExportService;
+use crate::ingest::wire::TraceRequest;
 
 /// A running decode-only receiver; stops when dropped.
 #[derive(Debug)]
@@ -29,7 +30,7 @@ impl Ceiling {
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let spans = Arc::new(AtomicU64::new(0));
         let counted = Arc::clone(&spans);
-        let svc = WireTraceServer::new(
+        let svc = ExportService::<TraceRequest>::new(
             move |request| {
                 request.get_ref().check().map_err(|e| tonic::Status::invalid_argument(e.to_string()))?;
                 counted.fetch_add(request.get_ref().span_count() as u64, Ordering::Relaxed);

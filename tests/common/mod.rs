@@ -11,6 +11,42 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, status};
 use serde_json::Value;
 
+/// One gRPC message frame (uncompressed) around `payload`; `declared_len` lies about its length.
+pub fn grpc_frame(payload: &[u8], declared_len: Option<u32>) -> Vec<u8> {
+    let mut f = vec![0u8];
+    f.extend_from_slice(&declared_len.unwrap_or(payload.len() as u32).to_be_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
+/// What a raw gRPC call answered.
+pub struct GrpcAnswer {
+    /// grpc-status of a failed call (errors come trailers-only, in the headers); empty on success.
+    pub status: String,
+    /// grpc-message of a failed call.
+    pub message: String,
+    /// The response message's bytes.
+    pub body: Vec<u8>,
+}
+
+/// Posts a frame to an OTLP service's Export method (`service` as in "logs.v1.LogsService") as
+/// it is: a tonic client cannot send invalid bytes.
+pub async fn grpc_raw(server: &Server, service: &str, frame: Vec<u8>) -> GrpcAnswer {
+    let client = reqwest::Client::builder().http2_prior_knowledge().build().expect("client");
+    let resp = client
+        .post(format!("{}/opentelemetry.proto.collector.{service}/Export", server.grpc_url()))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(frame)
+        .send()
+        .await
+        .expect("grpc request");
+    let h = |k: &str| resp.headers().get(k).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let (status, message) = (h("grpc-status"), h("grpc-message"));
+    let bytes = resp.bytes().await.expect("body");
+    GrpcAnswer { status, message, body: bytes.get(5..).unwrap_or_default().to_vec() }
+}
+
 /// A running `cockpit serve`, killed on drop.
 pub struct Server {
     pub child: Child,

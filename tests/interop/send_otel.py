@@ -1,16 +1,21 @@
-"""Sends GenAI spans and a gen_ai.client.token.usage histogram through the official
-OpenTelemetry Python SDK exporters (gRPC and HTTP) to a running `cockpit serve`, then checks
-the counts it reports at /api/v1/stats."""
+"""Sends GenAI spans, a gen_ai.client.token.usage histogram and evaluation log records through
+the official OpenTelemetry Python SDK exporters (gRPC and HTTP) to a running `cockpit serve`,
+then checks the counts it reports at /api/v1/stats."""
 
 import json
+import logging
 import os
 import sys
 import time
 import urllib.request
 
+from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLogExporter
 from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcMetricExporter
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
+from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogExporter
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpMetricExporter
+from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
@@ -64,9 +69,31 @@ def send_tokens(meter_provider, agent):
     usage.record(120, {**common, "gen_ai.token.type": "output"})
 
 
-for agent, span_exporter, metric_exporter in [
-    ("py-grpc-agent", GrpcSpanExporter(endpoint=grpc_endpoint, insecure=True), GrpcMetricExporter(endpoint=grpc_endpoint, insecure=True)),
-    ("py-http-agent", HttpSpanExporter(endpoint=http_endpoint + "/v1/traces"), HttpMetricExporter(endpoint=http_endpoint + "/v1/metrics")),
+def send_evaluation(logger_provider, agent):
+    """An evaluation result as a log record, through the Python logging bridge."""
+    log = logging.getLogger(f"interop.{agent}")
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    log.addHandler(LoggingHandler(level=logging.INFO, logger_provider=logger_provider))
+    log.info(
+        "evaluation",
+        extra={"event.name": "gen_ai.evaluation.result", "gen_ai.evaluation.name": "relevance", "gen_ai.evaluation.score.value": 0.9},
+    )
+
+
+for agent, span_exporter, metric_exporter, log_exporter in [
+    (
+        "py-grpc-agent",
+        GrpcSpanExporter(endpoint=grpc_endpoint, insecure=True),
+        GrpcMetricExporter(endpoint=grpc_endpoint, insecure=True),
+        GrpcLogExporter(endpoint=grpc_endpoint, insecure=True),
+    ),
+    (
+        "py-http-agent",
+        HttpSpanExporter(endpoint=http_endpoint + "/v1/traces"),
+        HttpMetricExporter(endpoint=http_endpoint + "/v1/metrics"),
+        HttpLogExporter(endpoint=http_endpoint + "/v1/logs"),
+    ),
 ]:
     resource = Resource.create({"service.name": agent, "deployment.environment.name": "interop"})
     tracer_provider = TracerProvider(resource=resource)
@@ -77,6 +104,10 @@ for agent, span_exporter, metric_exporter in [
     meter_provider = MeterProvider(resource=resource, metric_readers=[reader])
     send_tokens(meter_provider, agent)
     meter_provider.shutdown()
+    logger_provider = LoggerProvider(resource=resource)
+    logger_provider.add_log_record_processor(BatchLogRecordProcessor(log_exporter))
+    send_evaluation(logger_provider, agent)
+    logger_provider.shutdown()
 
 expected = {
     "spans_accepted": 8,
@@ -85,6 +116,8 @@ expected = {
     "llm_calls": 2,
     "tool_calls": 4,
     "metric_points": 4,
+    "log_records": 2,
+    "evaluations": 2,
 }
 deadline = time.time() + 15
 token = os.environ["COCKPIT_OPERATOR_TOKEN"]
