@@ -89,15 +89,20 @@ pub fn table(
         frame.render_widget(p, area);
         return;
     }
-    // Keep columns from the left while they fit (the first column is the identity).
-    let inner = area.width.saturating_sub(2);
+    // Keep columns from the left while they fit (the first column is the identity). The
+    // selection marker takes two columns: left out of the sum, it made ratatui squeeze the
+    // first column and cut names without their ellipsis.
+    let marker = if selected.is_some() { 2 } else { 0 };
+    let inner = area.width.saturating_sub(2 + marker);
     let mut used = 0u16;
     let mut keep = 0;
     for (i, (_, w)) in head.iter().enumerate() {
-        if i > 0 && used + w + 1 > inner {
+        // One column of spacing between neighbours.
+        let need = used + u16::from(i > 0) + w;
+        if i > 0 && need > inner {
             break;
         }
-        used += w + 1;
+        used = need;
         keep = i + 1;
     }
     let widths: Vec<Constraint> = head[..keep].iter().map(|(_, w)| Constraint::Length(*w)).collect();

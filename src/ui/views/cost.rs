@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::ui::app::{App, tab};
 use crate::ui::theme::Theme;
@@ -16,7 +16,13 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let c = &s.summary.cost;
     let t = &s.summary.totals;
     let [head, models, latency] =
-        Layout::vertical([Constraint::Length(6), Constraint::Min(4), Constraint::Length(7)]).areas(area);
+        // One more line when some models are unpriced: that warning is never cut off.
+        Layout::vertical([
+            Constraint::Length(6 + u16::from(!c.unpriced_models.is_empty())),
+            Constraint::Min(4),
+            Constraint::Length(7),
+        ])
+        .areas(area);
     let budget = match (c.spend_rate_usd_per_hour, c.budget_usd_per_hour) {
         (Some(rate), Some(b)) => {
             let style = if rate > b { theme.bad() } else { theme.good() };
@@ -35,14 +41,16 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             Span::raw("   "),
             Span::styled(spark_abs(&s.series.cost), theme.accent()),
         ]),
+        // Two lines, so each fits 80 columns.
         Line::from(format!(
-            "cost {} · per success {} · per failure {} · rate limits {} · vendor errors {} · timeouts {}",
+            "cost {} · per success {} · per failure {}",
             usd(t.cost_usd),
             usd(t.cost_per_success_usd),
             usd(t.cost_per_failure_usd),
-            c.rate_limit_events,
-            c.vendor_errors,
-            c.timeouts
+        )),
+        Line::from(format!(
+            "rate limits {} · vendor errors {} · timeouts {}",
+            c.rate_limit_events, c.vendor_errors, c.timeouts
         )),
         Line::from(format!(
             "tokens {} in ({} cached) · {} out ({} reasoning)",
@@ -58,7 +66,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             theme.warn(),
         )));
     }
-    frame.render_widget(Paragraph::new(lines).block(block("Cost", theme)), head);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }).block(block("Cost", theme)), head);
     let rows = s
         .summary
         .models

@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::ui::app::{App, tab};
 use crate::ui::theme::Theme;
@@ -29,7 +29,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 flag,
                 (cut(&d.agent, 14), theme.text()),
                 (format!("{}→{}", cut(&d.baseline_version, 6), cut(&d.version, 6)), theme.text()),
-                (d.metric.replace("_ms", "").replace('_', " "), theme.text()),
+                (cut(&d.metric.replace("_ms", "").replace('_', " "), 14), theme.text()),
                 (show(d.baseline), theme.dim()),
                 (show(d.current), if d.flagged { theme.bad() } else { theme.text() }),
                 (d.effect.map_or("—".into(), |e| format!("{e:+.2}")), theme.text()),
@@ -48,7 +48,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             ("flag", 8),
             ("agent", 14),
             ("versions", 13),
-            ("metric", 13),
+            ("metric", 14),
             ("before", 7),
             ("now", 7),
             ("effect", 6),
@@ -69,8 +69,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 (cut(&e.agent, 14), theme.text()),
                 (cut(&e.version, 8), theme.text()),
                 (cut(&e.name, 16), theme.text()),
-                (num(e.count), theme.text()),
                 (e.mean_score.map_or("—".into(), |v| format!("{v:.2}")), theme.text()),
+                (num(e.count), theme.text()),
             ]
         })
         .collect();
@@ -79,7 +79,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         evals,
         "Evaluation score by version",
         theme,
-        &[("agent", 14), ("version", 8), ("evaluation", 16), ("n", 5), ("mean", 5)],
+        // The score before its count: at 80 columns only the first four fit.
+        &[("agent", 14), ("version", 8), ("evaluation", 16), ("mean", 5), ("n", 5)],
         rows,
         None,
     );
@@ -98,5 +99,5 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     if lines.is_empty() {
         lines.push(Line::from(Span::styled("No model in use has a retirement date.", theme.dim())));
     }
-    frame.render_widget(Paragraph::new(lines).block(block("Model retirements", theme)), deps);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }).block(block("Model retirements", theme)), deps);
 }

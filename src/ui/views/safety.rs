@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::model::GuardrailVerdict;
 use crate::ui::app::{App, tab};
@@ -15,20 +15,19 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let s = &app.snapshot;
     let sa = &s.summary.safety;
     let [head, guards, events] =
-        Layout::vertical([Constraint::Length(5), Constraint::Percentage(45), Constraint::Min(3)]).areas(area);
+        Layout::vertical([Constraint::Length(6), Constraint::Percentage(45), Constraint::Min(3)]).areas(area);
     let asr_style = if sa.injection_asr.is_some_and(|v| v > 0.0) { theme.bad() } else { theme.good() };
     let leak_style = if sa.leakage_rate.is_some_and(|v| v > 0.0) { theme.bad() } else { theme.good() };
     let lines = vec![
+        // Two lines, so each fits 80 columns.
         Line::from(format!(
-            "guardrail trips {} of {} ({}) · blocked {} · redacted {} · flagged {} · allowed {}",
+            "guardrail trips {} of {} ({}) · allowed {}",
             num(sa.guardrail_trips),
             num(sa.guardrail_decisions),
             pct(sa.trip_rate),
-            sa.blocks,
-            sa.redacts,
-            sa.flags,
             sa.allows
         )),
+        Line::from(format!("trips: blocked {} · redacted {} · flagged {}", sa.blocks, sa.redacts, sa.flags)),
         Line::from(vec![
             Span::raw("injection success (red team) "),
             Span::styled(format!("{} of {} runs", pct(sa.injection_asr), sa.red_team_runs), asr_style),
@@ -40,7 +39,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             sa.approvals.pending, sa.approvals.approved, sa.approvals.denied, sa.approvals.expired
         )),
     ];
-    frame.render_widget(Paragraph::new(lines).block(block("Safety & security", theme)), head);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }).block(block("Safety & security", theme)), head);
     let rows = sa
         .by_guardrail
         .iter()
