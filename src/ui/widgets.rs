@@ -73,7 +73,16 @@ pub fn rate_style(v: Option<f64>, theme: &Theme) -> Style {
     }
 }
 
-/// A table with a header, a selected row and column widths; drops the columns that do not fit.
+/// Or'd into a column's width: the column may shrink to the room left (at least
+/// [`MIN_SHRUNK`] columns) instead of being left off, its texts cut with an ellipsis. For the
+/// free text that says most about a row (an incident's title, an approval's summary).
+pub const SHRINKS: u16 = 1 << 15;
+
+/// The narrowest a [`SHRINKS`] column is shown.
+const MIN_SHRUNK: u16 = 12;
+
+/// A table with a header, a selected row and column widths; leaves off the columns that do not
+/// fit, from the right, after shrinking a [`SHRINKS`] column to the room left.
 pub fn table(
     frame: &mut Frame<'_>,
     area: Rect,
@@ -95,22 +104,35 @@ pub fn table(
     let marker = if selected.is_some() { 2 } else { 0 };
     let inner = area.width.saturating_sub(2 + marker);
     let mut used = 0u16;
-    let mut keep = 0;
+    let mut widths: Vec<u16> = Vec::with_capacity(head.len());
     for (i, (_, w)) in head.iter().enumerate() {
+        let (w, shrinks) = (w & !SHRINKS, w & SHRINKS != 0);
         // One column of spacing between neighbours.
-        let need = used + u16::from(i > 0) + w;
-        if i > 0 && need > inner {
+        let start = used + u16::from(i > 0);
+        let w = if shrinks && start + w > inner { inner.saturating_sub(start).max(MIN_SHRUNK) } else { w };
+        if i > 0 && start + w > inner {
             break;
         }
-        used = need;
-        keep = i + 1;
+        used = start + w;
+        widths.push(w);
     }
-    let widths: Vec<Constraint> = head[..keep].iter().map(|(_, w)| Constraint::Length(*w)).collect();
+    let keep = widths.len();
     let header = Row::new(head[..keep].iter().map(|(h, _)| Cell::from(Span::styled(*h, theme.accent()))));
     let body: Vec<Row> = rows
         .into_iter()
-        .map(|r| Row::new(r.into_iter().take(keep).map(|(text, style)| Cell::from(Span::styled(text, style)))))
+        .map(|r| {
+            Row::new(r.into_iter().zip(&widths).map(|((text, style), w)| {
+                // Cut here, with an ellipsis: ratatui would cut silently.
+                let span = Span::styled(text, style);
+                if span.width() > usize::from(*w) {
+                    Cell::from(Span::styled(cut(&span.content, usize::from(*w)), style))
+                } else {
+                    Cell::from(span)
+                }
+            }))
+        })
         .collect();
+    let widths: Vec<Constraint> = widths.into_iter().map(Constraint::Length).collect();
     let t = Table::new(body, widths)
         .header(header)
         .block(block(title, theme))

@@ -8,7 +8,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use crate::control::model::ApprovalStatus;
 use crate::ui::app::{App, approval_rows, tab};
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{age, block, cut, table};
+use crate::ui::widgets::{SHRINKS, age, block, cut, table};
 
 /// The inbox.
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
@@ -52,7 +52,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             ("agent", 16),
             ("tool", 16),
             ("risk", 8),
-            ("summary", 40),
+            ("summary", 40 | SHRINKS),
             ("arguments", 40),
             ("id", 16),
         ],

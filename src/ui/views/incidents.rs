@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 
 use crate::ui::app::{App, incident_rows, tab};
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{age, cut, table};
+use crate::ui::widgets::{SHRINKS, age, cut, table};
 
 /// The list.
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
@@ -25,8 +25,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 status,
                 (age(&i.opened_at, &s.taken_at), theme.dim()),
                 (cut(i.agent.as_deref().unwrap_or("fleet"), 14), theme.text()),
-                (cut(&i.title, 60), theme.text()),
                 (i.timeline.len().to_string(), theme.dim()),
+                (cut(&i.title, 60), theme.text()),
             ]
         })
         .collect();
@@ -35,7 +35,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         area,
         "Incidents — Enter timeline · x export",
         theme,
-        &[("id", 5), ("sev", 6), ("status", 10), ("age", 4), ("agent", 14), ("title", 60), ("events", 6)],
+        &[("id", 5), ("sev", 6), ("status", 10), ("age", 4), ("agent", 14), ("events", 6), ("title", 60 | SHRINKS)],
         rows,
         Some(app.selected[tab::INCIDENTS]),
     );

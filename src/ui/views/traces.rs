@@ -55,7 +55,8 @@ pub fn list(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             ("age", 4),
             ("agent", 16),
             ("ver", 7),
-            ("outcome", 12),
+            // "↯ abandoned ⛔" (blocked) is 14 cells wide.
+            ("outcome", 14),
             ("dur", 6),
             ("steps", 5),
             ("tools✖", 6),
