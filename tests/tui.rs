@@ -76,11 +76,15 @@ async fn every_view_at_80x24_and_160x48() {
     let mut app = app_with(s);
     press(&mut app, KeyCode::Char('8'));
     press(&mut app, KeyCode::Enter);
-    insta::assert_snapshot!("approval_detail_160x48", text(&render(&app, 160, 48, &theme)));
+    for (w, h) in [(80, 24), (160, 48)] {
+        insta::assert_snapshot!(format!("approval_detail_{w}x{h}"), text(&render(&app, w, h, &theme)));
+    }
     let mut app = app_with(s);
     press(&mut app, KeyCode::Char('9'));
     press(&mut app, KeyCode::Enter);
-    insta::assert_snapshot!("incident_detail_160x48", text(&render(&app, 160, 48, &theme)));
+    for (w, h) in [(80, 24), (160, 48)] {
+        insta::assert_snapshot!(format!("incident_detail_{w}x{h}"), text(&render(&app, w, h, &theme)));
+    }
     press(&mut app, KeyCode::Char('?'));
     insta::assert_snapshot!("help_80x24", text(&render(&app, 80, 24, &theme)));
 }

@@ -69,7 +69,7 @@ pub fn detail(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme, id: i
         area,
         &title,
         theme,
-        &[("time", 8), ("kind", 9), ("what", 90), ("trace", 12)],
+        &[("time", 8), ("kind", 9), ("what", 90 | SHRINKS), ("trace", 12)],
         rows,
         Some(app.page_sel),
     );
