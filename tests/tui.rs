@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use agentops_cockpit::ui::app::{App, Effect, Mode, Msg, Page, tab, update};
+use agentops_cockpit::ui::app::{App, Effect, Mode, Msg, Page, Pending, tab, update};
 use agentops_cockpit::ui::data::Snapshot;
 use agentops_cockpit::ui::keymap::Keymap;
 use agentops_cockpit::ui::theme::{BUILTIN, Depth, Theme};
@@ -220,6 +220,32 @@ async fn levers_need_a_confirmation_with_a_reason_and_fleet_levers_a_typed_name(
     }
     let e = press(&mut app, KeyCode::Enter);
     assert!(matches!(e.as_slice(), [Effect::Decide { approve: true, .. }]), "{e:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollback_names_the_version_it_pins_or_refuses_when_there_is_none() {
+    let (s, _) = data().await;
+    let command = |app: &mut App, line: &str| {
+        press(app, KeyCode::Char(':'));
+        line.chars().for_each(|c| {
+            press(app, KeyCode::Char(c));
+        });
+        press(app, KeyCode::Enter)
+    };
+    // support-triage runs 4.2 after 4.1, which met the SLO: the confirmation says 4.2 → 4.1 and
+    // pins exactly 4.1.
+    let mut app = app_with(s);
+    assert!(command(&mut app, "rollback support-triage").is_empty());
+    let Mode::Confirm(c) = &app.mode else { panic!("no confirmation: {:?}", app.mode) };
+    assert!(c.lines[0].starts_with("pin: 4.2 → 4.1 "), "{:?}", c.lines);
+    let Pending::Act(req) = &c.pending else { panic!("not a lever: {:?}", c.pending) };
+    assert_eq!((req.lever.as_str(), &req.value), ("pin", &serde_json::json!("4.1")));
+    // billing-ops has run one version only: nothing to roll back to, and no confirmation opens.
+    let mut app = app_with(s);
+    assert!(command(&mut app, "rollback billing-ops").is_empty());
+    assert_eq!(app.mode, Mode::Normal);
+    let (msg, err) = app.message.clone().expect("message");
+    assert!(err && msg.contains("nothing to roll back to"), "{msg}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

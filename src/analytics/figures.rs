@@ -77,6 +77,10 @@ pub struct AgentRow {
     pub llm_calls: u64,
     pub tool_calls: u64,
     pub tool_errors: u64,
+    /// What a rollback would pin: the newest earlier version that met the SLO over the
+    /// retention period (set by the engine from its retained figures, not from this window's).
+    #[serde(default)]
+    pub last_known_good: Option<String>,
 }
 
 /// One tool's row.
@@ -423,6 +427,7 @@ pub fn summarize(b: &Bucket, ctx: &Context, prices: &PriceTable) -> Summary {
                 llm_calls: llm.calls,
                 tool_calls: tools.calls,
                 tool_errors: tools.errors,
+                last_known_good: None,
             }
         })
         .collect();

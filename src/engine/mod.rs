@@ -379,6 +379,11 @@ impl Engine {
             drift::drift(&rollups.window(to - horizon + 1, to, &keep), &cfg.drift)
         };
         summary.alerts = self.alerts.lock().rows(agent);
+        // What a rollback would pin, so that its confirmation can name it.
+        let versions = self.versions_by_agent(&rollups, &keep);
+        for row in &mut summary.agents {
+            row.last_known_good = versions.get(&row.name).and_then(|v| last_known_good_of(v));
+        }
         summary
     }
 
@@ -465,17 +470,26 @@ impl Engine {
     /// The versions an agent has run over the retention period, oldest first, with figures.
     pub fn versions(&self, agent: &str) -> Vec<VersionFigures> {
         let rollups = self.rollups.read();
+        self.versions_by_agent(&rollups, &|k: &Key| *k.agent == *agent).remove(agent).unwrap_or_default()
+    }
+
+    /// The versions of every agent `keep` admits over the retention period, oldest first.
+    fn versions_by_agent(
+        &self,
+        rollups: &Rollups,
+        keep: &impl Fn(&Key) -> bool,
+    ) -> std::collections::BTreeMap<String, Vec<VersionFigures>> {
         let to = minute_of(self.now_ns());
-        let bucket = rollups.window(to - self.config.retention_minutes(), to, &|k: &Key| *k.agent == *agent);
-        let mut by_version: std::collections::BTreeMap<String, rollup::RunCell> = std::collections::BTreeMap::new();
+        let bucket = rollups.window(to - self.config.retention_minutes(), to, keep);
+        let mut cells: std::collections::BTreeMap<(&str, &str), rollup::RunCell> = std::collections::BTreeMap::new();
         for (k, c) in &bucket.runs.0 {
-            rollup::Merge::merge(by_version.entry(k.version.to_string()).or_default(), c);
+            rollup::Merge::merge(cells.entry((&*k.agent, &*k.version)).or_default(), c);
         }
         let slo = self.config.analytics.alerts.slo_success_rate;
-        let mut out: Vec<VersionFigures> = by_version
-            .into_iter()
-            .map(|(version, c)| VersionFigures {
-                version,
+        let mut out: std::collections::BTreeMap<String, Vec<VersionFigures>> = std::collections::BTreeMap::new();
+        for ((agent, version), c) in cells {
+            out.entry(agent.to_owned()).or_default().push(VersionFigures {
+                version: version.to_owned(),
                 runs: c.runs,
                 success_rate: (c.runs > 0).then(|| c.success as f64 / c.runs as f64),
                 met_slo: c.runs >= MIN_RUNS_FOR_GOOD && (c.success as f64) >= slo * c.runs as f64,
@@ -483,21 +497,15 @@ impl Engine {
                 last_seen: rfc3339(c.last_ns),
                 first_ns: c.first_ns,
                 last_ns: c.last_ns,
-            })
-            .collect();
-        out.sort_by_key(|v| v.first_ns);
+            });
+        }
+        out.values_mut().for_each(|v| v.sort_by_key(|v| v.first_ns));
         out
     }
 
     /// The newest version before the current one whose success rate met the SLO.
     pub fn last_known_good(&self, agent: &str) -> Option<String> {
-        let versions = self.versions(agent);
-        let current = versions.iter().max_by_key(|v| v.last_ns)?.first_ns;
-        versions
-            .iter()
-            .filter(|v| v.first_ns < current && v.met_slo)
-            .max_by_key(|v| v.first_ns)
-            .map(|v| v.version.clone())
+        last_known_good_of(&self.versions(agent))
     }
 
     /// Hears about alerts as they start firing.
@@ -581,6 +589,13 @@ impl Engine {
 
 /// A version needs this many runs before it can be "known good".
 const MIN_RUNS_FOR_GOOD: u64 = 10;
+
+/// The newest version before the current (most recently run) one whose success rate met the
+/// SLO, among an agent's versions.
+fn last_known_good_of(versions: &[VersionFigures]) -> Option<String> {
+    let current = versions.iter().max_by_key(|v| v.last_ns)?.first_ns;
+    versions.iter().filter(|v| v.first_ns < current && v.met_slo).max_by_key(|v| v.first_ns).map(|v| v.version.clone())
+}
 
 /// One version's figures over the retention period.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]

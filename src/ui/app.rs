@@ -708,13 +708,29 @@ fn command(app: &mut App, line: &str) -> Vec<Effect> {
         },
         "rollback" => match arg(0) {
             Some(agent) => {
-                confirm_lever(
-                    app,
-                    lever(agent, "pin", json!("last_known_good")),
-                    format!("ROLLBACK {agent}"),
-                    vec!["pin: → the last known good version (the newest earlier version that met the SLO)".into()],
-                    Vec::new(),
-                );
+                // Name the version when the figures know it, and pin exactly that one: what was
+                // confirmed is what happens. Otherwise the engine resolves it (or refuses).
+                let row = app.snapshot.summary.agents.iter().find(|r| r.name == agent);
+                let (value, line) = match row {
+                    Some(r) => match &r.last_known_good {
+                        Some(good) => (
+                            json!(good),
+                            format!("pin: {} → {good} (the newest earlier version that met the SLO)", r.version),
+                        ),
+                        None => {
+                            let why = format!(
+                                "{agent} has no earlier version that met the SLO: nothing to roll back to (:pin AGENT VERSION pins one)"
+                            );
+                            say(app, &why, true);
+                            return Vec::new();
+                        }
+                    },
+                    None => (
+                        json!("last_known_good"),
+                        "pin: → the last known good version (the newest earlier version that met the SLO)".into(),
+                    ),
+                };
+                confirm_lever(app, lever(agent, "pin", value), format!("ROLLBACK {agent}"), vec![line], Vec::new());
                 Vec::new()
             }
             None => need(app, "an agent"),
