@@ -222,6 +222,18 @@ async fn levers_need_a_confirmation_with_a_reason_and_fleet_levers_a_typed_name(
     assert!(matches!(e.as_slice(), [Effect::Decide { approve: true, .. }]), "{e:?}");
 }
 
+#[test]
+fn empty_lists_say_why_they_are_empty() {
+    let theme = theme(Depth::None);
+    let mut app = app_with(&Snapshot::default());
+    press(&mut app, KeyCode::Char('3'));
+    assert!(text(&render(&app, 80, 24, &theme)).contains("No data in this window."));
+    press(&mut app, KeyCode::Char('8'));
+    assert!(text(&render(&app, 80, 24, &theme)).contains("No approvals: no agent has asked for one."));
+    press(&mut app, KeyCode::Char('9'));
+    assert!(text(&render(&app, 80, 24, &theme)).contains("No incidents. Alerts open them"));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rollback_names_the_version_it_pins_or_refuses_when_there_is_none() {
     let (s, _) = data().await;

@@ -73,6 +73,12 @@ pub fn rate_style(v: Option<f64>, theme: &Theme) -> Style {
     }
 }
 
+/// A titled box saying there is nothing to list, and why.
+pub fn empty(frame: &mut Frame<'_>, area: Rect, title: &str, theme: &Theme, text: &str) {
+    let p = Paragraph::new(Line::from(Span::styled(text, theme.dim()))).block(block(title, theme));
+    frame.render_widget(p, area);
+}
+
 /// Or'd into a column's width: the column may shrink to the room left (at least
 /// [`MIN_SHRUNK`] columns) instead of being left off, its texts cut with an ellipsis. For the
 /// free text that says most about a row (an incident's title, an approval's summary).
@@ -93,9 +99,7 @@ pub fn table(
     selected: Option<usize>,
 ) {
     if rows.is_empty() {
-        let p =
-            Paragraph::new(Line::from(Span::styled("No data in this window.", theme.dim()))).block(block(title, theme));
-        frame.render_widget(p, area);
+        empty(frame, area, title, theme, "No data in this window.");
         return;
     }
     // Keep columns from the left while they fit (the first column is the identity). The

@@ -8,7 +8,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use crate::control::model::ApprovalStatus;
 use crate::ui::app::{App, approval_rows, tab};
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{SHRINKS, age, block, cut, table};
+use crate::ui::widgets::{SHRINKS, age, block, cut, empty, table};
 
 /// The inbox.
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
@@ -40,11 +40,17 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 (a.id.clone(), theme.dim()),
             ]
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let title = "Approvals — a approve · d deny · Enter details · T trace";
+    if rows.is_empty() {
+        // Approvals are not windowed: "no data in this window" would send the reader to `t`.
+        empty(frame, area, title, theme, "No approvals: no agent has asked for one.");
+        return;
+    }
     table(
         frame,
         area,
-        "Approvals — a approve · d deny · Enter details · T trace",
+        title,
         theme,
         &[
             ("status", 20),

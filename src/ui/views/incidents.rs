@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 
 use crate::ui::app::{App, incident_rows, tab};
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{SHRINKS, age, cut, table};
+use crate::ui::widgets::{SHRINKS, age, cut, empty, table};
 
 /// The list.
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
@@ -29,11 +29,17 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 (cut(&i.title, 60), theme.text()),
             ]
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let title = "Incidents — Enter timeline · x export";
+    if rows.is_empty() {
+        // Incidents are not windowed either.
+        empty(frame, area, title, theme, "No incidents. Alerts open them; :incident opens one by hand.");
+        return;
+    }
     table(
         frame,
         area,
-        "Incidents — Enter timeline · x export",
+        title,
         theme,
         &[("id", 5), ("sev", 6), ("status", 10), ("age", 4), ("agent", 14), ("events", 6), ("title", 60 | SHRINKS)],
         rows,
