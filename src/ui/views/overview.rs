@@ -30,11 +30,11 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 (cut(&a.version, 8), theme.dim()),
                 (num(a.runs), theme.text()),
                 (pct(a.success), rate_style(a.success, theme)),
-                (trend, rate_style(a.success, theme)),
-                (ms(a.p95_ms), theme.text()),
-                (usd(a.cost_per_hour), theme.text()),
                 (a.trips.to_string(), if a.trips > 0 { theme.warn() } else { theme.dim() }),
                 (a.pending.to_string(), if a.pending > 0 { theme.warn() } else { theme.dim() }),
+                (usd(a.cost_per_hour), theme.text()),
+                (ms(a.p95_ms), theme.text()),
+                (trend, rate_style(a.success, theme)),
             ]
         })
         .collect();
@@ -49,11 +49,13 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             ("version", 8),
             ("runs", 6),
             ("success", 7),
-            ("trend", 30),
-            ("p95", 7),
-            ("cost/h", 8),
+            // What needs acting on first, the 30-wide trend last: at 80 columns the first
+            // eight fit.
             ("trips", 5),
             ("pend", 4),
+            ("cost/h", 8),
+            ("p95", 7),
+            ("trend", 30),
         ],
         rows,
         Some(app.selected[tab::OVERVIEW]),
