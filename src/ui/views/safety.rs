@@ -45,7 +45,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         .iter()
         .map(|g| {
             vec![
-                (cut(&g.name, 18), theme.text()),
+                (cut(&g.name, 24), theme.text()),
                 (cut(&g.category, 16), theme.text()),
                 (g.stage.clone(), theme.dim()),
                 (num(g.decisions), theme.text()),
@@ -60,7 +60,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         guards,
         "Guardrails",
         theme,
-        &[("guardrail", 18), ("category", 16), ("stage", 6), ("checks", 6), ("trips", 5), ("blocks", 6), ("rate", 6)],
+        &[("guardrail", 24), ("category", 16), ("stage", 6), ("checks", 6), ("trips", 5), ("blocks", 6), ("rate", 6)],
         rows,
         None,
     );
@@ -80,9 +80,9 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 (age(&when, &s.summary.as_of), theme.dim()),
                 (word.to_owned(), style),
                 (cut(&e.agent, 16), theme.text()),
-                (cut(&e.name, 16), theme.text()),
-                (cut(&e.category, 14), theme.text()),
+                (cut(&e.name, 20), theme.text()),
                 (e.stage.clone(), theme.dim()),
+                (cut(&e.category, 14), theme.text()),
                 (e.trace_id[..12.min(e.trace_id.len())].to_owned(), theme.dim()),
             ]
         })
@@ -92,7 +92,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         events,
         "Recent guardrail decisions (T opens the trace)",
         theme,
-        &[("age", 4), ("decision", 9), ("agent", 16), ("guardrail", 16), ("category", 14), ("stage", 6), ("trace", 12)],
+        // The stage before the category (which the guardrail's name usually repeats).
+        &[("age", 4), ("decision", 9), ("agent", 16), ("guardrail", 20), ("stage", 6), ("category", 14), ("trace", 12)],
         rows,
         Some(app.selected[tab::SAFETY]),
     );
