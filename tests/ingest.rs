@@ -269,6 +269,8 @@ async fn a_metrics_or_logs_batch_with_an_unreadable_record_keeps_the_rest() {
         .await
         .expect("post");
     assert_eq!(resp.status(), 400);
+    // Both refusals are counted, the gRPC one (refused in the codec) as well.
+    assert_eq!(server.stats().await["requests_invalid"], 2);
 }
 
 #[tokio::test]

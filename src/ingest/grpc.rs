@@ -145,16 +145,24 @@ impl Incoming for Decoded<ExportLogsServiceRequest> {
 /// What a service does with a request.
 type ExportFn<R> = dyn Fn(Request<R>) -> Result<Response<<R as Incoming>::Answer>, Status> + Send + Sync;
 
+/// Called for a request whose body cannot be decoded.
+type RefusedFn = dyn Fn() + Send + Sync;
+
 /// One OTLP service (its one method, Export) over requests decoded by [`Incoming`]. Gzip
 /// accepted.
 pub struct ExportService<R: Incoming> {
     export: Arc<ExportFn<R>>,
+    refused: Arc<RefusedFn>,
     max_request_bytes: usize,
 }
 
 impl<R: Incoming> Clone for ExportService<R> {
     fn clone(&self) -> Self {
-        Self { export: Arc::clone(&self.export), max_request_bytes: self.max_request_bytes }
+        Self {
+            export: Arc::clone(&self.export),
+            refused: Arc::clone(&self.refused),
+            max_request_bytes: self.max_request_bytes,
+        }
     }
 }
 
@@ -164,7 +172,14 @@ impl<R: Incoming> ExportService<R> {
         export: impl Fn(Request<R>) -> Result<Response<R::Answer>, Status> + Send + Sync + 'static,
         max_request_bytes: usize,
     ) -> Self {
-        Self { export: Arc::new(export), max_request_bytes }
+        Self { export: Arc::new(export), refused: Arc::new(|| {}), max_request_bytes }
+    }
+
+    /// Calls `refused` for every request whose body cannot be decoded (it never reaches the
+    /// export function), so that such requests are counted.
+    pub fn on_refused(mut self, refused: impl Fn() + Send + Sync + 'static) -> Self {
+        self.refused = Arc::new(refused);
+        self
     }
 }
 
@@ -203,11 +218,12 @@ where
             return Box::pin(async { Ok(Status::unimplemented("no such method").into_http()) });
         }
         let export = Export(Arc::clone(&self.export));
+        let refused = Arc::clone(&self.refused);
         let max = self.max_request_bytes;
         Box::pin(async move {
             let mut accept = EnabledCompressionEncodings::default();
             accept.enable(CompressionEncoding::Gzip);
-            let mut grpc = tonic::server::Grpc::new(ExportCodec::<R>(PhantomData))
+            let mut grpc = tonic::server::Grpc::new(ExportCodec::<R>(refused, PhantomData))
                 .apply_compression_config(accept, EnabledCompressionEncodings::default())
                 .apply_max_message_size_config(Some(max), None);
             Ok(grpc.unary(export, req).await)
@@ -216,13 +232,13 @@ where
 }
 
 /// The services' codec: the request is taken as one `Bytes` and read by [`Incoming::decode`].
-struct ExportCodec<R>(PhantomData<fn() -> R>);
+struct ExportCodec<R>(Arc<RefusedFn>, PhantomData<fn() -> R>);
 
 /// Encodes the answer.
 struct AnswerEncoder<R>(PhantomData<fn() -> R>);
 
-/// Decodes the request.
-struct RequestDecoder<R>(PhantomData<fn() -> R>);
+/// Decodes the request, telling the service's `refused` when it cannot.
+struct RequestDecoder<R>(Arc<RefusedFn>, PhantomData<fn() -> R>);
 
 impl<R: Incoming> Codec for ExportCodec<R> {
     type Encode = R::Answer;
@@ -235,7 +251,7 @@ impl<R: Incoming> Codec for ExportCodec<R> {
     }
 
     fn decoder(&mut self) -> Self::Decoder {
-        RequestDecoder(PhantomData)
+        RequestDecoder(Arc::clone(&self.0), PhantomData)
     }
 }
 
@@ -253,7 +269,7 @@ impl<R: Incoming> Decoder for RequestDecoder<R> {
     type Error = Status;
 
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Status> {
-        R::decode(buf.copy_to_bytes(buf.remaining())).map(Some)
+        R::decode(buf.copy_to_bytes(buf.remaining())).map(Some).inspect_err(|_| (self.0)())
     }
 }
 
@@ -265,9 +281,15 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), tonic::transport::Error> {
     let (for_traces, for_metrics) = (ingest.clone(), ingest.clone());
-    let traces = ExportService::new(move |req| for_traces.export_traces(req), max_request_bytes);
-    let metrics = ExportService::new(move |req| for_metrics.export_metrics(req), max_request_bytes);
-    let logs = ExportService::new(move |req| ingest.export_logs(req), max_request_bytes);
+    let engine = Arc::clone(&ingest.engine);
+    let counter = || {
+        let engine = Arc::clone(&engine);
+        move || engine.count_invalid_request()
+    };
+    let traces = ExportService::new(move |req| for_traces.export_traces(req), max_request_bytes).on_refused(counter());
+    let metrics =
+        ExportService::new(move |req| for_metrics.export_metrics(req), max_request_bytes).on_refused(counter());
+    let logs = ExportService::new(move |req| ingest.export_logs(req), max_request_bytes).on_refused(counter());
     server_builder()
         .layer(tower_layer_status_fix())
         .add_service(traces)
