@@ -14,7 +14,7 @@ use agentops_cockpit::store::Store;
 use agentops_cockpit::store::settle::SettlePolicy;
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: agentops_cockpit::allocator::Mimalloc = agentops_cockpit::allocator::Mimalloc;
 
 fn main() {
     let n: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1000);

@@ -4,6 +4,7 @@
 //! read it (`api`, the `serve` command).
 #![warn(missing_docs)]
 
+pub mod allocator;
 pub mod analytics;
 pub mod api;
 pub mod cli;

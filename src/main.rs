@@ -15,7 +15,7 @@ use agentops_cockpit::{control_cli, report, serve, tui_cmd};
 /// Ingest is allocation-bound (see BENCHMARKS.md): mimalloc is faster there than glibc malloc and
 /// returns freed hot-window memory instead of fragmenting it.
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: agentops_cockpit::allocator::Mimalloc = agentops_cockpit::allocator::Mimalloc;
 
 fn main() -> ExitCode {
     agentops_cockpit::ui::timing::mark_start();

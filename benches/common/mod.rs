@@ -6,7 +6,7 @@ use agentops_cockpit::loadgen::{bench_requests, stamp_trace_ids};
 
 /// The same allocator as the `cockpit` binary, so the figures are the binary's.
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: agentops_cockpit::allocator::Mimalloc = agentops_cockpit::allocator::Mimalloc;
 
 /// Ingests at least `spans` of the loadgen's spans (fresh trace ids per request) and settles them.
 pub fn fill(rt: &tokio::runtime::Runtime, engine: &Engine, spans: u64) {
