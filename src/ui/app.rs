@@ -718,9 +718,8 @@ fn command(app: &mut App, line: &str) -> Vec<Effect> {
                             format!("pin: {} → {good} (the newest earlier version that met the SLO)", r.version),
                         ),
                         None => {
-                            let why = format!(
-                                "{agent} has no earlier version that met the SLO: nothing to roll back to (:pin AGENT VERSION pins one)"
-                            );
+                            // The point first: the status line is cut at the terminal's width.
+                            let why = format!("{agent}: nothing to roll back to (no earlier version met the SLO)");
                             say(app, &why, true);
                             return Vec::new();
                         }
