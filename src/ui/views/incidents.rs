@@ -68,8 +68,12 @@ pub fn detail(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme, id: i
             ]
         })
         .collect();
-    let title =
-        format!("#{} {} {} — {} ({})", i.id, i.sev, i.status, cut(&i.title, 50), i.agent.as_deref().unwrap_or("fleet"));
+    // The incident's title gets the room the box's top line has left (ratatui cuts a box title
+    // silently, and the agent at its end went first).
+    let (head, tail) =
+        (format!("#{} {} {} — ", i.id, i.sev, i.status), format!(" ({})", i.agent.as_deref().unwrap_or("fleet")));
+    let room = usize::from(area.width).saturating_sub(4 + head.chars().count() + tail.chars().count());
+    let title = format!("{head}{}{tail}", cut(&i.title, room.clamp(12, 50)));
     table(
         frame,
         area,
