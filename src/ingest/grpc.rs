@@ -282,14 +282,12 @@ pub async fn serve(
 ) -> Result<(), tonic::transport::Error> {
     let (for_traces, for_metrics) = (ingest.clone(), ingest.clone());
     let engine = Arc::clone(&ingest.engine);
-    let counter = || {
-        let engine = Arc::clone(&engine);
-        move || engine.count_invalid_request()
-    };
-    let traces = ExportService::new(move |req| for_traces.export_traces(req), max_request_bytes).on_refused(counter());
+    let refused = move || engine.count_invalid_request();
+    let traces =
+        ExportService::new(move |req| for_traces.export_traces(req), max_request_bytes).on_refused(refused.clone());
     let metrics =
-        ExportService::new(move |req| for_metrics.export_metrics(req), max_request_bytes).on_refused(counter());
-    let logs = ExportService::new(move |req| ingest.export_logs(req), max_request_bytes).on_refused(counter());
+        ExportService::new(move |req| for_metrics.export_metrics(req), max_request_bytes).on_refused(refused.clone());
+    let logs = ExportService::new(move |req| ingest.export_logs(req), max_request_bytes).on_refused(refused);
     server_builder()
         .layer(tower_layer_status_fix())
         .add_service(traces)
@@ -311,9 +309,9 @@ pub fn incoming(listener: tokio::net::TcpListener) -> tonic::transport::server::
     tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
-/// tonic reports undecodable messages as INTERNAL and oversized ones as OUT_OF_RANGE; the
-/// OTLP contract says INVALID_ARGUMENT and RESOURCE_EXHAUSTED (both non-retryable). This
-/// layer rewrites those two trailers-only answers.
+/// tonic reports an oversized message as OUT_OF_RANGE; the OTLP contract says
+/// RESOURCE_EXHAUSTED (non-retryable). This layer rewrites that trailers-only answer.
+/// (Undecodable bodies need no rewrite: the services' own codec answers INVALID_ARGUMENT.)
 fn tower_layer_status_fix()
 -> tower::util::MapResponseLayer<fn(http::Response<tonic::body::Body>) -> http::Response<tonic::body::Body>> {
     tower::util::MapResponseLayer::new(fix_status as fn(_) -> _)
@@ -321,15 +319,10 @@ fn tower_layer_status_fix()
 
 fn fix_status(mut res: http::Response<tonic::body::Body>) -> http::Response<tonic::body::Body> {
     let headers = res.headers_mut();
-    let status = headers.get("grpc-status").and_then(|v| v.to_str().ok()).and_then(|s| s.parse::<i32>().ok());
+    let out_of_range = headers.get("grpc-status").is_some_and(|v| v.as_bytes() == b"11");
     let message = headers.get("grpc-message").and_then(|v| v.to_str().ok()).unwrap_or("");
-    let fixed = match status {
-        Some(13) if message.contains("decode") => Some("3"),
-        Some(11) if message.contains("too large") || message.contains("too%20large") => Some("8"),
-        _ => None,
-    };
-    if let Some(code) = fixed {
-        headers.insert("grpc-status", http::HeaderValue::from_static(code));
+    if out_of_range && (message.contains("too large") || message.contains("too%20large")) {
+        headers.insert("grpc-status", http::HeaderValue::from_static("8"));
     }
     res
 }

@@ -88,7 +88,8 @@ pub const SHRINKS: u16 = 1 << 15;
 const MIN_SHRUNK: u16 = 12;
 
 /// A table with a header, a selected row and column widths; leaves off the columns that do not
-/// fit, from the right, after shrinking a [`SHRINKS`] column to the room left.
+/// fit, from the right, after shrinking a [`SHRINKS`] column to the room left. Every cell is cut
+/// to its column's width here, with an ellipsis, so rows pass their texts whole.
 pub fn table(
     frame: &mut Frame<'_>,
     area: Rect,

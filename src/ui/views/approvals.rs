@@ -8,7 +8,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use crate::control::model::ApprovalStatus;
 use crate::ui::app::{App, approval_rows, tab};
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{SHRINKS, age, block, cut, empty, table};
+use crate::ui::widgets::{SHRINKS, age, block, empty, table};
 
 /// The inbox.
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
@@ -32,11 +32,11 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             vec![
                 (status, style),
                 (age(&a.created_at, &s.taken_at), theme.dim()),
-                (cut(&a.agent, 16), theme.text()),
-                (cut(&a.tool, 16), theme.text()),
+                (a.agent.clone(), theme.text()),
+                (a.tool.clone(), theme.text()),
                 (a.risk.clone(), risk),
-                (cut(&a.summary, 40), theme.text()),
-                (cut(&a.arguments.to_string(), 40), theme.dim()),
+                (a.summary.clone(), theme.text()),
+                (a.arguments.to_string(), theme.dim()),
                 (a.id.clone(), theme.dim()),
             ]
         })

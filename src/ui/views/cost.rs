@@ -8,7 +8,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::ui::app::{App, tab};
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{block, cut, ms, num, spark_abs, table, usd};
+use crate::ui::widgets::{block, ms, num, spark_abs, table, usd};
 
 /// Draws Cost & latency.
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
@@ -73,7 +73,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         .iter()
         .map(|m| {
             vec![
-                (cut(&m.name, 24), theme.text()),
+                (m.name.clone(), theme.text()),
                 (num(m.calls), theme.text()),
                 (num(m.input_tokens), theme.text()),
                 (num(m.cache_read_tokens), theme.text()),

@@ -27,15 +27,15 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             let flag = if d.flagged { ("⚑ DRIFT".to_owned(), theme.bad()) } else { ("ok".to_owned(), theme.dim()) };
             vec![
                 flag,
-                (cut(&d.agent, 14), theme.text()),
+                (d.agent.clone(), theme.text()),
                 (format!("{}→{}", cut(&d.baseline_version, 6), cut(&d.version, 6)), theme.text()),
-                (cut(&d.metric.replace("_ms", "").replace('_', " "), 14), theme.text()),
+                (d.metric.replace("_ms", "").replace('_', " "), theme.text()),
                 (show(d.baseline), theme.dim()),
                 (show(d.current), if d.flagged { theme.bad() } else { theme.text() }),
                 (d.effect.map_or("—".into(), |e| format!("{e:+.2}")), theme.text()),
                 (d.p_value.map_or("—".into(), |p| format!("{p:.3}")), theme.dim()),
                 (format!("{}/{}", d.baseline_n, d.current_n), theme.dim()),
-                (cut(&d.detail, 30), theme.dim()),
+                (d.detail.clone(), theme.dim()),
             ]
         })
         .collect();
@@ -66,9 +66,9 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         .iter()
         .map(|e| {
             vec![
-                (cut(&e.agent, 14), theme.text()),
-                (cut(&e.version, 8), theme.text()),
-                (cut(&e.name, 16), theme.text()),
+                (e.agent.clone(), theme.text()),
+                (e.version.clone(), theme.text()),
+                (e.name.clone(), theme.text()),
                 (e.mean_score.map_or("—".into(), |v| format!("{v:.2}")), theme.text()),
                 (num(e.count), theme.text()),
             ]

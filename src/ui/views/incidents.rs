@@ -24,9 +24,9 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 (i.sev.clone(), sev),
                 status,
                 (age(&i.opened_at, &s.taken_at), theme.dim()),
-                (cut(i.agent.as_deref().unwrap_or("fleet"), 14), theme.text()),
+                (i.agent.as_deref().unwrap_or("fleet").to_owned(), theme.text()),
                 (i.timeline.len().to_string(), theme.dim()),
-                (cut(&i.title, 60), theme.text()),
+                (i.title.clone(), theme.text()),
             ]
         })
         .collect::<Vec<_>>();
@@ -63,8 +63,8 @@ pub fn detail(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme, id: i
             vec![
                 (e.at.get(11..19).unwrap_or(&e.at).to_owned(), theme.dim()),
                 (e.kind.clone(), style),
-                (cut(&e.text, 90), theme.text()),
-                (e.trace_id.as_deref().map(|t| cut(t, 12)).unwrap_or_default(), theme.dim()),
+                (e.text.clone(), theme.text()),
+                (e.trace_id.clone().unwrap_or_default(), theme.dim()),
             ]
         })
         .collect();

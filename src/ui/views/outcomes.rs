@@ -7,7 +7,7 @@ use ratatui::widgets::Paragraph;
 
 use crate::ui::app::{App, tab};
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{block, cut, ms, num, pct, rate_style, spark, spark_abs, table};
+use crate::ui::widgets::{block, ms, num, pct, rate_style, spark, spark_abs, table};
 
 /// Draws Outcomes.
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
@@ -50,7 +50,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         .iter()
         .map(|a| {
             vec![
-                (cut(&a.name, 18), theme.text()),
+                (a.name.clone(), theme.text()),
                 (num(a.runs), theme.text()),
                 (pct(a.success_rate), rate_style(a.success_rate, theme)),
                 (a.steps_per_run.map_or("—".into(), |v| format!("{v:.1}")), theme.text()),
@@ -72,7 +72,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         .iter()
         .map(|r| {
             vec![
-                (cut(&r.scenario, 20), theme.text()),
+                (r.scenario.clone(), theme.text()),
                 (num(r.runs), theme.text()),
                 (pct(r.success_rate), rate_style(r.success_rate, theme)),
             ]

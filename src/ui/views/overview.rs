@@ -7,7 +7,7 @@ use ratatui::widgets::Paragraph;
 
 use crate::ui::app::{AgentState, App, agent_lines, tab};
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{block, cut, ms, num, pct, rate_style, spark, table, usd};
+use crate::ui::widgets::{block, ms, num, pct, rate_style, spark, table, usd};
 
 /// Draws the Overview.
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
@@ -26,8 +26,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             let trend = s.series.agent_success.get(&a.name).map(|v| spark(v)).unwrap_or_default();
             vec![
                 (a.state.label().to_owned(), state_style),
-                (cut(&a.name, 18), theme.text()),
-                (cut(&a.version, 8), theme.dim()),
+                (a.name.clone(), theme.text()),
+                (a.version.clone(), theme.dim()),
                 (num(a.runs), theme.text()),
                 (pct(a.success), rate_style(a.success, theme)),
                 (a.trips.to_string(), if a.trips > 0 { theme.warn() } else { theme.dim() }),

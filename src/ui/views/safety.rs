@@ -8,7 +8,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use crate::model::GuardrailVerdict;
 use crate::ui::app::{App, tab};
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{age, block, cut, num, pct, table};
+use crate::ui::widgets::{age, block, num, pct, table};
 
 /// Draws Safety.
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
@@ -45,8 +45,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         .iter()
         .map(|g| {
             vec![
-                (cut(&g.name, 24), theme.text()),
-                (cut(&g.category, 16), theme.text()),
+                (g.name.clone(), theme.text()),
+                (g.category.clone(), theme.text()),
                 (g.stage.clone(), theme.dim()),
                 (num(g.decisions), theme.text()),
                 (num(g.trips), if g.trips > 0 { theme.warn() } else { theme.dim() }),
@@ -79,10 +79,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             vec![
                 (age(&when, &s.summary.as_of), theme.dim()),
                 (word.to_owned(), style),
-                (cut(&e.agent, 16), theme.text()),
-                (cut(&e.name, 20), theme.text()),
+                (e.agent.clone(), theme.text()),
+                (e.name.clone(), theme.text()),
                 (e.stage.clone(), theme.dim()),
-                (cut(&e.category, 14), theme.text()),
+                (e.category.clone(), theme.text()),
                 (e.trace_id[..12.min(e.trace_id.len())].to_owned(), theme.dim()),
             ]
         })

@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 
 use crate::ui::app::{App, TOOL_SORTS, tab, tool_rows};
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{cut, ms, num, pct, spark, table};
+use crate::ui::widgets::{ms, num, pct, spark, table};
 
 /// Draws Tools.
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
@@ -26,7 +26,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 .map(|v| v.iter().map(|e| e.map(|e| 1.0 - e)).collect())
                 .unwrap_or_default();
             vec![
-                (cut(&t.name, 21), theme.text()),
+                (t.name.clone(), theme.text()),
                 (num(t.calls), theme.text()),
                 (pct(t.error_rate), err_style),
                 (ms(t.p50_ms), theme.text()),

@@ -27,8 +27,8 @@ pub fn list(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             let when = crate::analytics::alerts::rfc3339(r.end_ns);
             vec![
                 (age(&when, &s.summary.as_of), theme.dim()),
-                (cut(&r.agent, 16), theme.text()),
-                (cut(&r.version, 7), theme.dim()),
+                (r.agent.clone(), theme.text()),
+                (r.version.clone(), theme.dim()),
                 (format!("{word}{}", if r.blocked { " ⛔" } else { "" }), style),
                 (ms(Some(r.duration_ms)), theme.text()),
                 (r.steps.to_string(), theme.text()),
