@@ -152,6 +152,10 @@ async fn approval_mode_writes_holds_write_tools_for_a_decision() {
         let p = d.get("/api/v1/approvals?status=pending").await;
         for a in p["approvals"].as_array().into_iter().flatten().filter(|a| a["agent"] == "billing-ops") {
             assert_eq!(a["tool"], "billing.issue_credit", "only the write tool asks");
+            // The request says what the call would do, so a human can decide on it.
+            assert!(a["summary"].as_str().is_some_and(|s| s.starts_with("Credit $")), "{a}");
+            assert!(a["arguments"]["account"].is_string() && a["arguments"]["amount_usd"].is_number(), "{a}");
+            assert_eq!(a["risk"], "high");
             let (s, _) = d
                 .post(
                     &format!("/api/v1/approvals/{}/decision", a["id"].as_str().expect("id")),

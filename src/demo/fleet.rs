@@ -17,7 +17,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
-use super::profiles::{Dialect, FLEET, Profile};
+use super::profiles::{ASKS, Dialect, FLEET, INJECTED_EMAIL, Profile};
 use super::runs::{RunSpec, generate};
 
 /// The scripted incidents.
@@ -144,12 +144,38 @@ async fn poll_policy(
     Ok(())
 }
 
+/// One approval request, as the agent words it.
+struct Asked {
+    tool: &'static str,
+    risk: &'static str,
+    summary: String,
+    arguments: Value,
+}
+
+/// What a call of `tool` asks a human, from the table in `profiles` (a read tool, asked about
+/// under `approval = all`, says only what it would call); `injected` when a prompt injection
+/// is steering the run.
+fn ask_for(tool: &'static str, injected: bool, rng: &mut StdRng) -> Asked {
+    let (risk, (summary, arguments)) = match ASKS.iter().find(|a| a.tool == tool) {
+        Some(a) if injected && tool == "email.send" => (a.risk, INJECTED_EMAIL),
+        Some(a) if !a.examples.is_empty() => (a.risk, a.examples[rng.random_range(0..a.examples.len())]),
+        _ => ("low", ("", "{}")),
+    };
+    Asked {
+        tool,
+        risk,
+        summary: if summary.is_empty() { format!("Call {tool} (reads only)") } else { summary.to_owned() },
+        arguments: serde_json::from_str(arguments).unwrap_or(Value::Null),
+    }
+}
+
 /// Asks for approval and waits; answers whether the call may go ahead (expired = denied).
-async fn approval(client: &reqwest::Client, ep: &Endpoints, agent: &str, tool: &str, trace: &str, speed: f64) -> bool {
+async fn approval(client: &reqwest::Client, ep: &Endpoints, agent: &str, ask: &Asked, trace: &str, speed: f64) -> bool {
     let ttl = (120.0 / speed.max(1.0)).max(10.0) as u64;
+    let tool = ask.tool;
     let mut req = client.post(format!("{}/api/v1/approvals", ep.api)).json(&json!({
-        "agent": agent, "tool": tool, "arguments": {"requested_by": agent},
-        "summary": format!("{agent} wants to call {tool}"), "risk": if tool.contains("email") || tool.contains("credit") { "high" } else { "medium" },
+        "agent": agent, "tool": tool, "arguments": ask.arguments,
+        "summary": ask.summary, "risk": ask.risk,
         "trace_id": trace, "idempotency_key": format!("{agent}-{trace}-{tool}"), "ttl_seconds": ttl,
     }));
     if let Some(t) = &ep.agent_token {
@@ -247,7 +273,8 @@ async fn agent_loop(
         let needs = |write: bool| policy.approval == "all" || (policy.approval == "writes" && write);
         let trace_hint = format!("{:032x}", rng.random::<u128>());
         for tool in p.tools.iter().filter(|t| needs(t.write) && policy.allows(t.name)) {
-            if !approval(&client, &ep, p.name, tool.name, &trace_hint, opts.speed).await {
+            let ask = ask_for(tool.name, spec.injection, &mut rng);
+            if !approval(&client, &ep, p.name, &ask, &trace_hint, opts.speed).await {
                 spec.blocked.push(tool.name.to_owned());
             }
         }

@@ -72,9 +72,13 @@ pub async fn snapshot(minutes: u64, window: u64) -> Result<(Snapshot, Option<Tra
     let at = s.summary.as_of.clone();
     s.taken_at = at.clone();
     s.ingest_rate = 0.0;
+    // Requests asked just now, expiring in a quarter of an hour.
+    let expires = chrono::DateTime::parse_from_rfc3339(&at)
+        .map(|t| (t + chrono::Duration::minutes(15)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_else(|_| at.clone());
     for (i, a) in s.approvals.iter_mut().enumerate() {
         a.created_at = at.clone();
-        a.expires_at = at.clone();
+        a.expires_at = expires.clone();
         a.id = format!("apr-fixture{i}");
     }
     for inc in &mut s.incidents {

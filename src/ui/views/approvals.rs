@@ -1,19 +1,20 @@
 //! 8 Approvals: the inbox of pending actions (oldest first) and recent decisions.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use crate::control::model::ApprovalStatus;
+use crate::control::model::{Approval, ApprovalStatus};
 use crate::ui::app::{App, approval_rows, tab};
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{SHRINKS, age, block, empty, table};
+use crate::ui::widgets::{SHRINKS, age, block, cut, empty, table};
 
 /// The inbox.
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let s = &app.snapshot;
-    let rows = approval_rows(s)
+    let listed = approval_rows(s);
+    let rows = listed
         .iter()
         .map(|a| {
             let (word, style) = match a.status {
@@ -47,9 +48,18 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         empty(frame, area, title, theme, "No approvals: no agent has asked for one.");
         return;
     }
+    let selected = app.selected[tab::APPROVALS];
+    // The selected approval's summary and arguments under the list, where there is room: at 80
+    // columns the table has none left for them, and the operator decides on what they say.
+    let (list, preview) = if area.height >= PREVIEW_FROM {
+        let [list, preview] = Layout::vertical([Constraint::Min(0), Constraint::Length(PREVIEW)]).areas(area);
+        (list, listed.get(selected).map(|a| (preview, *a)))
+    } else {
+        (area, None)
+    };
     table(
         frame,
-        area,
+        list,
         title,
         theme,
         &[
@@ -63,8 +73,47 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             ("id", 16),
         ],
         rows,
-        Some(app.selected[tab::APPROVALS]),
+        Some(selected),
     );
+    if let Some((area, a)) = preview {
+        frame.render_widget(preview_of(a, app, theme, area.width.saturating_sub(2)), area);
+    }
+}
+
+/// Rows the preview box takes (borders included).
+const PREVIEW: u16 = 6;
+
+/// The list's height from which the preview is shown (a header, a few rows, and the box).
+const PREVIEW_FROM: u16 = 14;
+
+/// What the selected approval asks, in four lines: the summary first (wrapped once if long),
+/// then its arguments on one line, then who, risk, status and time.
+fn preview_of<'a>(a: &'a Approval, app: &App, theme: &Theme, width: u16) -> Paragraph<'a> {
+    let s = &app.snapshot;
+    let width = usize::from(width);
+    let when = match a.status {
+        ApprovalStatus::Pending => {
+            format!("asked {} ago · expires in {}", age(&a.created_at, &s.taken_at), age(&s.taken_at, &a.expires_at))
+        }
+        _ => format!(
+            "{} by {}: {}",
+            a.status.as_str(),
+            a.decided_by.as_deref().unwrap_or("—"),
+            a.reason.as_deref().unwrap_or("")
+        ),
+    };
+    let lines = vec![
+        Line::from(Span::styled(cut(&a.summary, 2 * width), theme.text())),
+        Line::from(vec![
+            Span::styled("args ", theme.dim()),
+            Span::styled(cut(&a.arguments.to_string(), width.saturating_sub(5)), theme.text()),
+        ]),
+        Line::from(Span::styled(
+            cut(&format!("{} → {} · risk {} · {when}", a.agent, a.tool, a.risk), width),
+            theme.dim(),
+        )),
+    ];
+    Paragraph::new(lines).block(block(&a.id, theme)).wrap(Wrap { trim: false })
 }
 
 /// One approval, with everything needed to decide.
@@ -80,11 +129,15 @@ pub fn detail(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme, id: &
             Span::styled(a.tool.clone(), theme.accent()),
         ]),
         Line::from(format!(
-            "risk {} · status {} · asked {} ago · expires {}",
+            "risk {} · status {} · asked {} ago{}",
             a.risk,
             a.status.as_str(),
             age(&a.created_at, &app.snapshot.taken_at),
-            a.expires_at
+            if a.status == ApprovalStatus::Pending {
+                format!(" · expires in {} ({})", age(&app.snapshot.taken_at, &a.expires_at), a.expires_at)
+            } else {
+                String::new()
+            }
         )),
         Line::from(format!("summary: {}", a.summary)),
         Line::from(format!("trace: {} (T opens it)", a.trace_id.as_deref().unwrap_or("—"))),
