@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use agentops_cockpit::ui::app::{App, Effect, Mode, Msg, Page, Pending, tab, update};
+use agentops_cockpit::ui::app::{App, Effect, Mode, Msg, Page, Pending, approval_rows, tab, update};
 use agentops_cockpit::ui::data::Snapshot;
 use agentops_cockpit::ui::keymap::Keymap;
 use agentops_cockpit::ui::theme::{BUILTIN, Depth, Theme};
@@ -285,4 +285,23 @@ async fn theme_colours_per_cell_and_no_color() {
             assert!(matches!(c.fg, Color::Reset) && matches!(c.bg, Color::Reset), "colour at {x},{y}: {c:?}");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_approvals_preview_follows_the_selection_and_leaves_room_on_short_terminals() {
+    let (s, _) = data().await;
+    let theme = theme(Depth::None);
+    let mut app = app_with(s);
+    press(&mut app, KeyCode::Char('8'));
+    let rows = approval_rows(&app.snapshot);
+    let (first, second) = (rows[0].summary.clone(), rows[1].summary.clone());
+    // At 80x24 the table has no room for the summary: the preview under it says it whole.
+    let screen = text(&render(&app, 80, 24, &theme));
+    assert!(screen.contains(&first) && !screen.contains(&second), "{screen}");
+    press(&mut app, KeyCode::Char('j'));
+    let screen = text(&render(&app, 80, 24, &theme));
+    assert!(screen.contains(&second) && !screen.contains(&first), "{screen}");
+    // Too short for a list and the box: the list keeps the room.
+    let screen = text(&render(&app, 80, 14, &theme));
+    assert!(!screen.contains(&second), "{screen}");
 }

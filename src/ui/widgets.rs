@@ -1,7 +1,7 @@
 //! Small shared pieces of the views: number formats, sparklines, tables with a selection.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState};
@@ -146,6 +146,20 @@ pub fn table(
     let mut state = TableState::default();
     state.select(selected);
     frame.render_stateful_widget(t, area, &mut state);
+}
+
+/// Rows a preview box under a list takes, borders included: four lines of text.
+const PREVIEW: u16 = 6;
+
+/// Splits a list's area into the list and a preview box under it, for the selected row's
+/// whole text, when the area has room for both (a header, a few rows, the box); else the list
+/// keeps it all. At 80 columns a list cuts its free text to what fits; the preview shows it.
+pub fn with_preview(area: Rect) -> (Rect, Option<Rect>) {
+    if area.height < PREVIEW + 8 {
+        return (area, None);
+    }
+    let [list, preview] = Layout::vertical([Constraint::Min(0), Constraint::Length(PREVIEW)]).areas(area);
+    (list, Some(preview))
 }
 
 /// Cuts a string to `max` characters, with an ellipsis.

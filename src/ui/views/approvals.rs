@@ -1,14 +1,14 @@
 //! 8 Approvals: the inbox of pending actions (oldest first) and recent decisions.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::control::model::{Approval, ApprovalStatus};
 use crate::ui::app::{App, approval_rows, tab};
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{SHRINKS, age, block, cut, empty, table};
+use crate::ui::widgets::{SHRINKS, age, block, cut, empty, table, with_preview};
 
 /// The inbox.
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
@@ -49,14 +49,9 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         return;
     }
     let selected = app.selected[tab::APPROVALS];
-    // The selected approval's summary and arguments under the list, where there is room: at 80
-    // columns the table has none left for them, and the operator decides on what they say.
-    let (list, preview) = if area.height >= PREVIEW_FROM {
-        let [list, preview] = Layout::vertical([Constraint::Min(0), Constraint::Length(PREVIEW)]).areas(area);
-        (list, listed.get(selected).map(|a| (preview, *a)))
-    } else {
-        (area, None)
-    };
+    // The selected approval's summary and arguments under the list: at 80 columns the table
+    // has no room left for them, and the operator decides on what they say.
+    let (list, preview) = with_preview(area);
     table(
         frame,
         list,
@@ -75,16 +70,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         rows,
         Some(selected),
     );
-    if let Some((area, a)) = preview {
+    if let (Some(area), Some(a)) = (preview, listed.get(selected)) {
         frame.render_widget(preview_of(a, app, theme, area.width.saturating_sub(2)), area);
     }
 }
-
-/// Rows the preview box takes (borders included).
-const PREVIEW: u16 = 6;
-
-/// The list's height from which the preview is shown (a header, a few rows, and the box).
-const PREVIEW_FROM: u16 = 14;
 
 /// What the selected approval asks, in four lines: the summary first (wrapped once if long),
 /// then its arguments on one line, then who, risk, status and time.

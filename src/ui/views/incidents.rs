@@ -2,10 +2,12 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::ui::app::{App, incident_rows, tab};
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{SHRINKS, age, cut, empty, table};
+use crate::ui::widgets::{SHRINKS, age, block, cut, empty, table, with_preview};
 
 /// The list.
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
@@ -74,13 +76,29 @@ pub fn detail(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme, id: i
         (format!("#{} {} {} — ", i.id, i.sev, i.status), format!(" ({})", i.agent.as_deref().unwrap_or("fleet")));
     let room = usize::from(area.width).saturating_sub(4 + head.chars().count() + tail.chars().count());
     let title = format!("{head}{}{tail}", cut(&i.title, room.clamp(12, 50)));
+    // The whole title and the selected entry's whole text under the timeline: at 80 columns
+    // both are cut above.
+    let (list, preview) = with_preview(area);
     table(
         frame,
-        area,
+        list,
         &title,
         theme,
         &[("time", 8), ("kind", 9), ("what", 90 | SHRINKS), ("trace", 12)],
         rows,
         Some(app.page_sel),
     );
+    if let (Some(area), Some(e)) = (preview, i.timeline.get(app.page_sel)) {
+        let mut lines = vec![
+            Line::from(Span::styled(i.title.clone(), theme.accent())),
+            Line::from(vec![
+                Span::styled(format!("{} {} ", e.at.get(11..19).unwrap_or(&e.at), e.kind), theme.dim()),
+                Span::styled(e.text.clone(), theme.text()),
+            ]),
+        ];
+        if let Some(t) = &e.trace_id {
+            lines.push(Line::from(Span::styled(format!("trace {t} (T opens it)"), theme.dim())));
+        }
+        frame.render_widget(Paragraph::new(lines).block(block("entry", theme)).wrap(Wrap { trim: false }), area);
+    }
 }
