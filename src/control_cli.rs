@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use crate::cli::{AuditAction, IncidentAction};
 use crate::control::audit::{self, Verdict};
+use crate::control::schema::CONTROL_DB;
 use crate::control::{ControlOptions, ControlPlane, incidents};
 
 fn fail(message: impl std::fmt::Display, code: u8) -> ExitCode {
@@ -14,7 +15,7 @@ fn fail(message: impl std::fmt::Display, code: u8) -> ExitCode {
 
 /// Verifies or tails the audit log.
 pub fn audit(data_dir: &Path, action: &AuditAction) -> ExitCode {
-    if !data_dir.join("control.db").exists() {
+    if !data_dir.join(CONTROL_DB).exists() {
         return fail(format!("no control database in {} (pass --data-dir)", data_dir.display()), 2);
     }
     let conn = match crate::control::schema::open(data_dir) {
@@ -51,7 +52,7 @@ pub fn audit(data_dir: &Path, action: &AuditAction) -> ExitCode {
 
 /// Exports an incident as Markdown.
 pub fn incident(data_dir: &Path, action: &IncidentAction) -> ExitCode {
-    if !data_dir.join("control.db").exists() {
+    if !data_dir.join(CONTROL_DB).exists() {
         return fail(format!("no control database in {} (pass --data-dir)", data_dir.display()), 2);
     }
     let control = match ControlPlane::open(data_dir, ControlOptions { read_only: true, ..ControlOptions::default() }) {

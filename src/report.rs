@@ -7,6 +7,8 @@ use crate::analytics::figures::{ApprovalCounts, Summary};
 use crate::analytics::report::markdown;
 use crate::cli::{Format, ReportArgs};
 use crate::config::{Config, parse_window};
+use crate::control::schema::CONTROL_DB;
+use crate::control::{ControlOptions, ControlPlane};
 use crate::engine::Engine;
 use crate::ingest::replay::{ReplayReport, replay_file};
 
@@ -70,7 +72,14 @@ pub async fn run(args: &ReportArgs, cfg: &Config) -> Result<(String, bool), Stri
         for p in &loaded.problems {
             eprintln!("cockpit: {p}");
         }
-        let summary = engine.summary(window, agent, ApprovalCounts::default());
+        // The approvals of that data dir (files alone carry none).
+        let approvals = match &args.data_dir {
+            Some(dir) if dir.join(CONTROL_DB).exists() => {
+                ControlPlane::open(dir, ControlOptions { read_only: true, ..Default::default() })?.approval_counts()
+            }
+            _ => ApprovalCounts::default(),
+        };
+        let summary = engine.summary(window, agent, approvals);
         let e = std::sync::Arc::clone(&engine);
         let _ = tokio::task::spawn_blocking(move || e.shutdown()).await;
         return Ok((render(&summary), loaded.bad_lines > 0));

@@ -538,7 +538,22 @@ fn report_with_a_litellm_price_file_uses_its_prices() {
 async fn figures_survive_a_restart_on_the_same_data_dir() {
     let mut server = Server::start();
     post_fixture(&server, now_ns() - 10 * 60 * 1_000_000_000).await;
+    // Two approvals asked, one denied.
+    for key in ["a", "b"] {
+        let body =
+            serde_json::json!({"agent": "support", "tool": "refund", "summary": "refund $40", "idempotency_key": key});
+        assert_eq!(server.post("/api/v1/approvals", None, body).await.status(), 201);
+    }
+    let pending = server.get("/api/v1/approvals?status=pending").await.json::<Value>().await.expect("json");
+    let id = pending["approvals"][0]["id"].as_str().expect("an approval").to_owned();
+    let deny = serde_json::json!({"decision": "deny", "reason": "test"});
+    let denied = server.post(&format!("/api/v1/approvals/{id}/decision"), server.op(), deny).await;
+    assert_eq!(denied.status(), 200);
     let before = settled_summary(&server, "24h").await;
+    assert_eq!(
+        (&before["safety"]["approvals"]["pending"], &before["safety"]["approvals"]["denied"]),
+        (&1.into(), &1.into())
+    );
     assert_eq!(server.terminate(), Some(0));
     let again = Server::start_in(server.take_data_dir(), &[], &[]);
     let after = summary(&again, "24h").await;
@@ -552,4 +567,6 @@ async fn figures_survive_a_restart_on_the_same_data_dir() {
     assert_eq!(code, Some(0), "{err}");
     let offline: Value = serde_json::from_str(&json).expect("json");
     assert_eq!(offline["totals"], before["totals"]);
+    // With the data dir's approvals, not zeros.
+    assert_eq!(offline["safety"]["approvals"], before["safety"]["approvals"]);
 }

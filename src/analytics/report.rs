@@ -1,4 +1,6 @@
-//! The summary as Markdown: a daily review that reads well in an 80-column terminal.
+//! The summary as Markdown: a daily review that reads well in an 80-column terminal. A table
+//! row is cut only when it would not fit, and then its longest names first: a cut model id or
+//! tool name could be either of two, so most are best left whole.
 
 use std::fmt::Write;
 
@@ -48,6 +50,38 @@ fn cut(s: &str, max: usize) -> String {
     }
 }
 
+/// The widest a table line may be.
+const WIDTH: usize = 80;
+
+/// The narrowest a name is cut to.
+const MIN_NAME: usize = 8;
+
+/// Cuts the longest name columns, a character at a time and the same for every row, until
+/// every line fits in [`WIDTH`] (figures are never cut).
+fn fit(rows: &mut [Vec<String>]) {
+    let chars = |c: &String| c.chars().count();
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut cap: Vec<usize> =
+        (0..columns).map(|i| rows.iter().filter_map(|r| r.get(i)).map(chars).max().unwrap_or(0)).collect();
+    let names: Vec<bool> = (0..columns).map(|i| rows.iter().filter_map(|r| r.get(i)).any(|c| !figure(c))).collect();
+    let line = |r: &Vec<String>, cap: &[usize]| {
+        4 + r.iter().zip(cap).map(|(c, &m)| if figure(c) { chars(c) } else { chars(c).min(m) }).sum::<usize>()
+            + 3 * r.len().saturating_sub(1)
+    };
+    while rows.iter().map(|r| line(r, &cap)).max().unwrap_or(0) > WIDTH {
+        let widest = (0..columns).filter(|&i| names[i] && cap[i] > MIN_NAME).max_by_key(|&i| (cap[i], usize::MAX - i));
+        let Some(i) = widest else { break };
+        cap[i] -= 1;
+    }
+    for r in rows.iter_mut() {
+        for (c, &m) in r.iter_mut().zip(&cap) {
+            if !figure(c) {
+                *c = cut(c, m);
+            }
+        }
+    }
+}
+
 fn window_label(secs: u64) -> String {
     match secs {
         s if s % 86_400 == 0 && s > 2 * 86_400 => format!("{}d", s / 86_400),
@@ -58,24 +92,28 @@ fn window_label(secs: u64) -> String {
 }
 
 fn table(out: &mut String, head: &[&str], rows: Vec<Vec<String>>) {
-    table_or(out, head, rows, "_No data in this window._");
-}
-
-fn table_or(out: &mut String, head: &[&str], rows: Vec<Vec<String>>, empty: &str) {
     if rows.is_empty() {
-        let _ = writeln!(out, "{empty}\n");
+        let _ = writeln!(out, "_No data in this window._\n");
         return;
     }
     let _ = writeln!(out, "| {} |", head.join(" | "));
-    let _ = writeln!(
-        out,
-        "|{}|",
-        head.iter().map(|h| if *h == head[0] { "---" } else { "--:" }).collect::<Vec<_>>().join("|")
-    );
+    // Figures align right, words left.
+    let align = (0..head.len())
+        .map(|c| if c > 0 && rows.iter().all(|r| r.get(c).is_none_or(|v| figure(v))) { "--:" } else { "---" })
+        .collect::<Vec<_>>();
+    let _ = writeln!(out, "|{}|", align.join("|"));
+    let mut rows = rows;
+    fit(&mut rows);
     for r in rows {
         let _ = writeln!(out, "| {} |", r.join(" | "));
     }
     out.push('\n');
+}
+
+/// A cell that holds a figure (a count, rate, amount, duration) or says there is none.
+fn figure(v: &str) -> bool {
+    let v = v.trim_start_matches(['$', '-', '+']);
+    v == "—" || v.starts_with(|c: char| c.is_ascii_digit())
 }
 
 fn percentiles(p: &Percentiles) -> [String; 3] {
@@ -138,8 +176,8 @@ pub fn markdown(s: &Summary) -> String {
             .iter()
             .map(|a| {
                 vec![
-                    cut(&a.name, 18),
-                    cut(&a.version, 8),
+                    a.name.clone(),
+                    a.version.clone(),
                     num(a.runs),
                     pct(a.success_rate),
                     ms(a.p50_ms),
@@ -163,7 +201,7 @@ pub fn markdown(s: &Summary) -> String {
     table(
         &mut o,
         &["scenario", "runs", "success"],
-        oc.by_scenario.iter().map(|r| vec![cut(&r.scenario, 30), num(r.runs), pct(r.success_rate)]).collect(),
+        oc.by_scenario.iter().map(|r| vec![r.scenario.clone(), num(r.runs), pct(r.success_rate)]).collect(),
     );
 
     let or = &s.orchestration;
@@ -191,7 +229,7 @@ pub fn markdown(s: &Summary) -> String {
             .iter()
             .map(|t| {
                 vec![
-                    cut(&t.name, 18),
+                    t.name.clone(),
                     num(t.calls),
                     pct(t.error_rate),
                     ms(t.p50_ms),
@@ -237,8 +275,8 @@ pub fn markdown(s: &Summary) -> String {
             .iter()
             .map(|g| {
                 vec![
-                    cut(&g.name, 16),
-                    cut(&g.category, 16),
+                    g.name.clone(),
+                    g.category.clone(),
                     g.stage.clone(),
                     num(g.decisions),
                     num(g.trips),
@@ -269,7 +307,7 @@ pub fn markdown(s: &Summary) -> String {
             .iter()
             .map(|m| {
                 vec![
-                    cut(&m.name, 20),
+                    m.name.clone(),
                     num(m.calls),
                     num(m.input_tokens),
                     num(m.cache_read_tokens),
@@ -300,39 +338,53 @@ pub fn markdown(s: &Summary) -> String {
     );
 
     let _ = writeln!(o, "## 6. Drift & change\n");
-    table_or(
-        &mut o,
-        &["agent", "version", "baseline", "metric", "now", "before", "effect", "p", "flag"],
-        s.drift
-            .iter()
-            .map(|d| {
-                let show = |v: Option<f64>| match d.metric.as_str() {
-                    "success_rate" | "tool_mix" => pct(v),
-                    "run_latency_ms" => ms(v),
-                    _ => v.map_or("—".into(), |v| num(v as u64)),
-                };
-                vec![
-                    cut(&d.agent, 14),
-                    cut(&d.version, 7),
-                    cut(&d.baseline_version, 7),
-                    d.metric.replace("_ms", "").replace('_', " "),
-                    show(d.current),
-                    show(d.baseline),
-                    f2(d.effect),
-                    d.p_value.map_or("—".into(), |p| format!("{p:.3}")),
-                    if d.flagged { "**YES**".into() } else { "no".into() },
-                ]
-            })
-            .collect(),
-        "_No agent has a newer version to compare with its baseline in this window._",
-    );
+    if s.drift.is_empty() {
+        let _ = writeln!(o, "_No agent has a newer version to compare with its baseline in this window._\n");
+    }
+    // A table per agent and version pair: the agent named once, above, leaves the table the
+    // room for whole metric names.
+    let mut pairs: Vec<(&str, &str, &str)> = Vec::new();
+    for d in &s.drift {
+        let pair = (d.agent.as_str(), d.baseline_version.as_str(), d.version.as_str());
+        if !pairs.contains(&pair) {
+            pairs.push(pair);
+        }
+    }
+    for (agent, baseline, version) in pairs {
+        let _ = writeln!(o, "**{agent}** {baseline} → {version}:\n");
+        table(
+            &mut o,
+            &["metric", "now", "before", "effect", "p", "flag"],
+            s.drift
+                .iter()
+                .filter(|d| {
+                    (d.agent.as_str(), d.baseline_version.as_str(), d.version.as_str()) == (agent, baseline, version)
+                })
+                .map(|d| {
+                    let show = |v: Option<f64>| match d.metric.as_str() {
+                        "success_rate" | "tool_mix" => pct(v),
+                        "run_latency_ms" => ms(v),
+                        _ => v.map_or("—".into(), |v| num(v as u64)),
+                    };
+                    vec![
+                        d.metric.replace("_ms", "").replace('_', " "),
+                        show(d.current),
+                        show(d.baseline),
+                        f2(d.effect),
+                        d.p_value.map_or("—".into(), |p| format!("{p:.3}")),
+                        if d.flagged { "**YES**".into() } else { "no".into() },
+                    ]
+                })
+                .collect(),
+        );
+    }
     if !s.evaluations.is_empty() {
         table(
             &mut o,
             &["agent", "version", "evaluation", "results", "mean score"],
             s.evaluations
                 .iter()
-                .map(|e| vec![cut(&e.agent, 18), cut(&e.version, 8), cut(&e.name, 18), num(e.count), f2(e.mean_score)])
+                .map(|e| vec![e.agent.clone(), e.version.clone(), e.name.clone(), num(e.count), f2(e.mean_score)])
                 .collect(),
         );
     }
@@ -341,4 +393,37 @@ pub fn markdown(s: &Summary) -> String {
         let _ = writeln!(o, "- Model `{}` retires {}{}", d.model, d.date, left.unwrap_or_default());
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(cells: &[&str]) -> Vec<String> {
+        cells.iter().map(|c| (*c).to_owned()).collect()
+    }
+
+    #[test]
+    fn names_are_cut_only_when_a_line_is_too_wide_and_the_same_in_every_row() {
+        // 78 columns: whole, though a name is long.
+        let mut t = vec![row(&["claude-3-5-haiku-20241022", "346", "2.1M", "168k", "329k", "0", "$2.84", "computed"])];
+        let whole = t.clone();
+        fit(&mut t);
+        assert_eq!(t, whole);
+        // Too wide: the longest name column gives way first, in every row alike; figures never.
+        let mut t = vec![
+            row(&["an-agent-with-a-very-long-name", "a-tool-named-at-length", "12,345", "99.9%", "$1,234.56", "1.2s"]),
+            row(&["an-agent-with-a-very-long-name-too", "a-tool", "1", "0.0%", "$0.00", "3ms"]),
+        ];
+        fit(&mut t);
+        for r in &t {
+            let line = format!("| {} |", r.join(" | "));
+            assert!(line.chars().count() <= WIDTH, "{line}");
+        }
+        assert!(t[0][0].ends_with('…') && t[0][0].chars().count() == t[1][0].chars().count(), "{t:?}");
+        // The two longest columns share the cut; a short name in a cut column stays whole.
+        assert!(t[0][1].ends_with('…') && t[0][1].chars().count() > MIN_NAME, "{t:?}");
+        assert_eq!(t[1][1], "a-tool");
+        assert_eq!(t[0][2..], row(&["12,345", "99.9%", "$1,234.56", "1.2s"]));
+    }
 }

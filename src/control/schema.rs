@@ -4,10 +4,13 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
+/// The control database's file name in the data dir.
+pub const CONTROL_DB: &str = "control.db";
+
 /// Opens (creating) `control.db` with WAL and `synchronous=FULL`: an acknowledged change is on disk.
 pub fn open(dir: &Path) -> Result<Connection, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create data dir {}: {e}", dir.display()))?;
-    let path = dir.join("control.db");
+    let path = dir.join(CONTROL_DB);
     let conn = Connection::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| e.to_string())?;
     conn.execute_batch(
