@@ -75,7 +75,8 @@ pub async fn run(args: &ReportArgs, cfg: &Config) -> Result<(String, bool), Stri
         // The approvals of that data dir (files alone carry none).
         let approvals = match &args.data_dir {
             Some(dir) if dir.join(CONTROL_DB).exists() => {
-                ControlPlane::open(dir, ControlOptions { read_only: true, ..Default::default() })?.approval_counts()
+                ControlPlane::open(dir, ControlOptions { read_only: true, ..Default::default() })?
+                    .approval_counts(window, agent)
             }
             _ => ApprovalCounts::default(),
         };

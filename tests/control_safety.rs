@@ -409,3 +409,32 @@ async fn incidents_open_by_alert_and_by_hand_and_export_for_the_postmortem() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("Resolved:"));
 }
+
+#[test]
+fn approval_counts_keep_the_window_and_every_request_still_waiting() {
+    use agentops_cockpit::control::ControlPlane;
+    use agentops_cockpit::control::model::NewApproval;
+    let dir = tempfile::tempdir().expect("dir");
+    let control = ControlPlane::open(dir.path(), Default::default()).expect("open");
+    let ask = |agent: &str| NewApproval {
+        agent: agent.into(),
+        tool: "refund".into(),
+        summary: "refund $40".into(),
+        ttl_seconds: Some(86_400),
+        ..Default::default()
+    };
+    let (denied, _) = control.create_approval(ask("support")).expect("ask");
+    control.create_approval(ask("support")).expect("ask");
+    control.create_approval(ask("billing")).expect("ask");
+    control.decide(&denied.id, false, "no", "tester").expect("decide");
+    drop(control);
+    // All three were asked two hours ago.
+    let conn = rusqlite::Connection::open(dir.path().join("control.db")).expect("db");
+    conn.execute("UPDATE approvals SET created_at = created_at - 7200000", []).expect("backdate");
+    drop(conn);
+    let control = ControlPlane::open(dir.path(), Default::default()).expect("reopen");
+    let hour = control.approval_counts(3600, None);
+    assert_eq!((hour.denied, hour.pending), (0, 2), "the old decision is outside the hour; the waiting ones are not");
+    let day = control.approval_counts(86_400, Some("support"));
+    assert_eq!((day.denied, day.pending), (1, 1), "one agent's");
+}

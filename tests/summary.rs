@@ -554,6 +554,12 @@ async fn figures_survive_a_restart_on_the_same_data_dir() {
         (&before["safety"]["approvals"]["pending"], &before["safety"]["approvals"]["denied"]),
         (&1.into(), &1.into())
     );
+    // Another agent's figures count none of them.
+    let other = server.get("/api/v1/summary?window=24h&agent=billing").await.json::<Value>().await.expect("json");
+    assert_eq!(
+        other["safety"]["approvals"],
+        serde_json::json!({"approved": 0, "denied": 0, "expired": 0, "pending": 0})
+    );
     assert_eq!(server.terminate(), Some(0));
     let again = Server::start_in(server.take_data_dir(), &[], &[]);
     let after = summary(&again, "24h").await;

@@ -57,9 +57,9 @@ pub async fn summary(State(st): State<ApiState>, headers: HeaderMap, Query(q): Q
         Ok(w) => w,
         Err(e) => return json_error(StatusCode::BAD_REQUEST, &e),
     };
-    let approvals = st.control.approval_counts();
-    let engine = Arc::clone(&st.engine);
     let agent = q.agent.filter(|a| !a.is_empty());
+    let approvals = st.control.approval_counts(window, agent.as_deref());
+    let engine = Arc::clone(&st.engine);
     // Figures over long windows take a moment: keep them off the async workers.
     match tokio::task::spawn_blocking(move || engine.summary(window, agent.as_deref(), approvals)).await {
         Ok(s) => Json(s).into_response(),

@@ -489,10 +489,19 @@ impl ControlPlane {
         }
     }
 
-    /// How many approvals are in each state.
-    pub fn approval_counts(&self) -> crate::analytics::figures::ApprovalCounts {
+    /// How many approvals are in each state: those asked in the last `window_seconds`, and every
+    /// one still pending however old (it is waiting now); only `agent`'s when given.
+    pub fn approval_counts(
+        &self,
+        window_seconds: u64,
+        agent: Option<&str>,
+    ) -> crate::analytics::figures::ApprovalCounts {
+        let since = now_ms().saturating_sub(i64::try_from(window_seconds.saturating_mul(1000)).unwrap_or(i64::MAX));
         let mut c = crate::analytics::figures::ApprovalCounts::default();
-        for a in self.approvals(None) {
+        let counted = |a: &Approval| {
+            agent.is_none_or(|n| a.agent == n) && (a.status == ApprovalStatus::Pending || a.created_ms >= since)
+        };
+        for a in self.approvals(None).into_iter().filter(counted) {
             match a.status {
                 ApprovalStatus::Approved => c.approved += 1,
                 ApprovalStatus::Denied => c.denied += 1,
