@@ -488,6 +488,17 @@ fn exemplar_ids(exemplars: &[Exemplar]) -> (Option<TraceId>, Option<SpanId>) {
         .unwrap_or((None, None))
 }
 
+/// The points of a histogram, explicit or exponential (two prost types with the same fields
+/// the cockpit reads): the sum as the value, and the count.
+macro_rules! histogram_points {
+    ($h:expr) => {
+        $h.data_points
+            .iter()
+            .map(|p| (p.time_unix_nano, p.sum.unwrap_or(0.0), p.count, p.attributes.as_slice(), p.exemplars.as_slice()))
+            .collect()
+    };
+}
+
 /// Validates and flattens the data points of a metrics export request.
 pub fn metrics(req: &ExportMetricsServiceRequest, limits: Limits) -> Converted<PointRecord> {
     let mut out = Converted::default();
@@ -498,32 +509,8 @@ pub fn metrics(req: &ExportMetricsServiceRequest, limits: Limits) -> Converted<P
                 let points: Vec<RawPoint> = match &metric.data {
                     Some(Data::Gauge(g)) => g.data_points.iter().map(number_point).collect(),
                     Some(Data::Sum(s)) => s.data_points.iter().map(number_point).collect(),
-                    Some(Data::Histogram(h)) => h
-                        .data_points
-                        .iter()
-                        .map(|p| {
-                            (
-                                p.time_unix_nano,
-                                p.sum.unwrap_or(0.0),
-                                p.count,
-                                p.attributes.as_slice(),
-                                p.exemplars.as_slice(),
-                            )
-                        })
-                        .collect(),
-                    Some(Data::ExponentialHistogram(h)) => h
-                        .data_points
-                        .iter()
-                        .map(|p| {
-                            (
-                                p.time_unix_nano,
-                                p.sum.unwrap_or(0.0),
-                                p.count,
-                                p.attributes.as_slice(),
-                                p.exemplars.as_slice(),
-                            )
-                        })
-                        .collect(),
+                    Some(Data::Histogram(h)) => histogram_points!(h),
+                    Some(Data::ExponentialHistogram(h)) => histogram_points!(h),
                     Some(Data::Summary(s)) => s
                         .data_points
                         .iter()
@@ -575,4 +562,64 @@ fn number_point(p: &opentelemetry_proto::tonic::metrics::v1::NumberDataPoint) ->
 /// At most `max` bytes of `s`, cut on a character boundary.
 pub fn truncate(s: &str, max: usize) -> &str {
     crate::store::attrs::cut(s, max)
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry_proto::tonic::metrics::v1::{
+        ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram, HistogramDataPoint, Metric,
+        NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, Summary, SummaryDataPoint,
+    };
+
+    use super::*;
+
+    fn metric(name: &str, data: Data) -> Metric {
+        Metric { name: name.into(), unit: "1".into(), data: Some(data), ..Default::default() }
+    }
+
+    #[test]
+    fn every_metric_kind_becomes_points_of_value_and_count() {
+        let number = |v: f64| NumberDataPoint {
+            time_unix_nano: 7,
+            value: Some(number_data_point::Value::AsDouble(v)),
+            ..Default::default()
+        };
+        let metrics = vec![
+            metric("g", Data::Gauge(Gauge { data_points: vec![number(1.5)] })),
+            metric("s", Data::Sum(Sum { data_points: vec![number(2.0)], ..Default::default() })),
+            metric(
+                "h",
+                Data::Histogram(Histogram {
+                    data_points: vec![HistogramDataPoint { sum: Some(30.0), count: 3, ..Default::default() }],
+                    ..Default::default()
+                }),
+            ),
+            metric(
+                "e",
+                Data::ExponentialHistogram(ExponentialHistogram {
+                    data_points: vec![ExponentialHistogramDataPoint {
+                        sum: Some(40.0),
+                        count: 4,
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }),
+            ),
+            metric(
+                "q",
+                Data::Summary(Summary {
+                    data_points: vec![SummaryDataPoint { sum: 50.0, count: 5, ..Default::default() }],
+                }),
+            ),
+        ];
+        let req = ExportMetricsServiceRequest {
+            resource_metrics: vec![ResourceMetrics {
+                scope_metrics: vec![ScopeMetrics { metrics, ..Default::default() }],
+                ..Default::default()
+            }],
+        };
+        let got = super::metrics(&req, Limits::default());
+        let points: Vec<(&str, f64, u64)> = got.items.iter().map(|p| (&*p.metric, p.value, p.count)).collect();
+        assert_eq!(points, [("g", 1.5, 1), ("s", 2.0, 1), ("h", 30.0, 3), ("e", 40.0, 4), ("q", 50.0, 5)]);
+    }
 }
