@@ -122,6 +122,19 @@ pub fn table(
         widths.push(w);
     }
     let keep = widths.len();
+    // Room left over goes to the columns whose texts it would make whole, leftmost first: a
+    // name cut at its column's width beside empty room helps no one.
+    let mut spare = inner.saturating_sub(used);
+    for (i, w) in widths.iter_mut().enumerate() {
+        if spare == 0 {
+            break;
+        }
+        let longest =
+            rows.iter().filter_map(|r| r.get(i)).map(|(t, _)| Span::raw(t.as_str()).width()).max().unwrap_or(0);
+        let grow = u16::try_from(longest).unwrap_or(u16::MAX).saturating_sub(*w).min(spare);
+        *w += grow;
+        spare -= grow;
+    }
     let header = Row::new(head[..keep].iter().map(|(h, _)| Cell::from(Span::styled(*h, theme.accent()))));
     let body: Vec<Row> = rows
         .into_iter()
