@@ -3,6 +3,7 @@
 
 pub mod worker;
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -102,7 +103,7 @@ pub struct Engine {
     alerts: Arc<Mutex<AlertBook>>,
     alert_inputs: Arc<RwLock<AlertInputs>>,
     alerts_opened: tokio::sync::broadcast::Sender<crate::analytics::alerts::Active>,
-    rate_samples: Mutex<std::collections::VecDeque<(std::time::Instant, u64)>>,
+    rate_samples: Mutex<VecDeque<(std::time::Instant, u64)>>,
     tx: mpsc::UnboundedSender<Job>,
     permits: Arc<Semaphore>,
     door: DoorCounters,
@@ -115,6 +116,23 @@ enum Kind {
     Spans,
     Logs,
     Points,
+}
+
+/// The span rate is averaged over at least this long: agents export in bursts (a batch every
+/// few seconds), and over one second a steady trickle read "0/s in" every other refresh.
+const RATE_OVER: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How long rate samples are kept.
+const RATE_KEPT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Accepted spans per second since the newest sample at least [`RATE_OVER`] old (the oldest
+/// there is, early on).
+fn rate_since(samples: &VecDeque<(std::time::Instant, u64)>, now: std::time::Instant, accepted_now: u64) -> f64 {
+    let base = samples.iter().rev().find(|(t, _)| now.duration_since(*t) >= RATE_OVER).or(samples.front());
+    base.map_or(0.0, |(t, n)| {
+        let dt = now.duration_since(*t).as_secs_f64();
+        if dt > 0.0 { accepted_now.saturating_sub(*n) as f64 / dt } else { 0.0 }
+    })
 }
 
 /// The hot store's share of the memory budget. The rest is for what flat-out ingest holds
@@ -189,7 +207,7 @@ impl Engine {
             alerts,
             alert_inputs,
             alerts_opened,
-            rate_samples: Mutex::new(std::collections::VecDeque::new()),
+            rate_samples: Mutex::new(VecDeque::new()),
             tx,
             permits,
             door: DoorCounters::default(),
@@ -445,19 +463,10 @@ impl Engine {
         let now = std::time::Instant::now();
         let mut samples = self.rate_samples.lock();
         samples.push_back((now, accepted_now));
-        while samples.front().is_some_and(|(t, _)| now.duration_since(*t) > std::time::Duration::from_secs(10)) {
+        while samples.front().is_some_and(|(t, _)| now.duration_since(*t) > RATE_KEPT) {
             samples.pop_front();
         }
-        // Against the newest sample at least a second old (else the oldest there is).
-        let base = samples
-            .iter()
-            .rev()
-            .find(|(t, _)| now.duration_since(*t) >= std::time::Duration::from_secs(1))
-            .or(samples.front());
-        base.map_or(0.0, |(t, n)| {
-            let dt = now.duration_since(*t).as_secs_f64();
-            if dt > 0.0 { accepted_now.saturating_sub(*n) as f64 / dt } else { 0.0 }
-        })
+        rate_since(&samples, now, accepted_now)
     }
 
     /// Agents the engine knows: in the hot window or in the rollups.
@@ -669,4 +678,24 @@ pub struct ToolStats {
     pub name: String,
     pub calls: u64,
     pub errors: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    #[test]
+    fn the_rate_averages_bursts_over_five_seconds() {
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        // 500 spans in a burst at 2 s, nothing since: still 500 over the last 6 s.
+        let samples: VecDeque<_> = [(at(0), 0), (at(2), 500), (at(5), 500), (at(6), 500)].into();
+        assert!((rate_since(&samples, at(6), 500) - 500.0 / 6.0).abs() < 1e-9);
+        // Early on, against the oldest sample.
+        let samples: VecDeque<_> = [(at(0), 0), (at(2), 300)].into();
+        assert!((rate_since(&samples, at(2), 300) - 150.0).abs() < 1e-9);
+        assert_eq!(rate_since(&VecDeque::new(), at(0), 0), 0.0);
+    }
 }
