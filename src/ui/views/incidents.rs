@@ -12,7 +12,8 @@ use crate::ui::widgets::{SHRINKS, age, block, cut, empty, table, with_preview};
 /// The list.
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let s = &app.snapshot;
-    let rows = incident_rows(s)
+    let listed = incident_rows(s);
+    let rows = listed
         .iter()
         .map(|i| {
             let sev = if i.sev == "SEV-2" { theme.warn() } else { theme.bad() };
@@ -38,15 +39,45 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         empty(frame, area, title, theme, "No incidents. Alerts open them; :incident opens one by hand.");
         return;
     }
+    let selected = app.selected[tab::INCIDENTS];
+    // The selected incident's whole title and latest entry under the list: at 80 columns the
+    // title is cut to a dozen characters.
+    let (list, preview) = with_preview(area);
     table(
         frame,
-        area,
+        list,
         title,
         theme,
         &[("id", 5), ("sev", 6), ("status", 10), ("age", 4), ("agent", 14), ("events", 6), ("title", 60 | SHRINKS)],
         rows,
-        Some(app.selected[tab::INCIDENTS]),
+        Some(selected),
     );
+    if let (Some(area), Some(i)) = (preview, listed.get(selected)) {
+        let mut lines = vec![
+            Line::from(Span::styled(i.title.clone(), theme.accent())),
+            Line::from(Span::styled(
+                format!(
+                    "{} {} · {} · opened by {} {} ago",
+                    i.sev,
+                    i.status,
+                    i.agent.as_deref().unwrap_or("fleet"),
+                    i.opened_by,
+                    age(&i.opened_at, &s.taken_at)
+                ),
+                theme.dim(),
+            )),
+        ];
+        if let Some(e) = i.timeline.last() {
+            lines.push(Line::from(vec![
+                Span::styled(format!("latest: {} ", e.kind), theme.dim()),
+                Span::styled(e.text.clone(), theme.text()),
+            ]));
+        }
+        frame.render_widget(
+            Paragraph::new(lines).block(block(&format!("#{}", i.id), theme)).wrap(Wrap { trim: false }),
+            area,
+        );
+    }
 }
 
 /// One incident's timeline.
