@@ -305,3 +305,26 @@ async fn the_approvals_preview_follows_the_selection_and_leaves_room_on_short_te
     let screen = text(&render(&app, 80, 14, &theme));
     assert!(!screen.contains(&second), "{screen}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_narrow_header_keeps_the_states_an_operator_must_not_miss() {
+    let (s, _) = data().await;
+    let theme = theme(Depth::None);
+    let mut s = s.clone();
+    s.consoles = Some(2);
+    let mut app = app_with(&s);
+    app.conn = agentops_cockpit::ui::app::Conn::Stale { age_secs: 12, error: "refused".into() };
+    let header = |w: u16| text(&render(&app, w, 24, &theme)).lines().next().unwrap_or_default().to_owned();
+    // Wide: everything, the product's name first.
+    let wide = header(200);
+    for part in ["AgentOps Cockpit", "window 1h", "⚠ 3 alerts", "SEV-1 #1 open", "STALE 12s", "2 consoles"] {
+        assert!(wide.contains(part), "{part} missing from {wide:?}");
+    }
+    // At 80 columns the name and the console count give way; the stale data, the incident, the
+    // alerts and the pending approvals stay.
+    let narrow = header(80);
+    for part in ["STALE 12s", "SEV-1 #1 open", "⚠ 3 alerts", "2 pending"] {
+        assert!(narrow.contains(part), "{part} missing from {narrow:?}");
+    }
+    assert!(!narrow.contains("AgentOps Cockpit") && !narrow.contains("consoles"), "{narrow:?}");
+}

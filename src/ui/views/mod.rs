@@ -54,56 +54,78 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, theme: &Theme) {
     }
 }
 
+/// The header's parts, by how long they stay when the bar is narrow: a part with a higher
+/// number goes first. The states an operator must not miss (stale data, read-only, an open
+/// incident, alerts) stay longest; the product's name goes early.
+mod keep {
+    pub const STATE: u8 = 0;
+    pub const INCIDENT: u8 = 1;
+    pub const ALERTS: u8 = 2;
+    pub const PENDING: u8 = 3;
+    pub const WINDOW: u8 = 4;
+    pub const RATE: u8 = 5;
+    pub const AGENTS: u8 = 7;
+    pub const NAME: u8 = 8;
+    pub const CONSOLES: u8 = 9;
+}
+
 fn draw_header(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let s = &app.snapshot;
     let alerts = s.summary.alerts.len();
     let pending = s.approvals.iter().filter(|a| a.status == ApprovalStatus::Pending).count();
     let open =
         s.incidents.iter().filter(|i| i.status == "open").max_by_key(|i| (std::cmp::Reverse(i.sev.clone()), i.id));
-    let sep = Span::styled(" │ ", theme.dim());
-    let mut spans = vec![
-        Span::styled(" AgentOps Cockpit", theme.accent()),
-        sep.clone(),
-        Span::raw(format!("window {}", WINDOWS[app.window].0)),
-        sep.clone(),
-        Span::raw(format!("{}/s in", num(s.ingest_rate.round() as u64))),
-        sep.clone(),
-        Span::raw(format!("{} agents", s.summary.agents.len().max(s.policy.effective.len()))),
-        sep.clone(),
-        if alerts > 0 {
-            Span::styled(format!("⚠ {alerts} alerts"), theme.bad())
-        } else {
-            Span::styled("✓ no alerts", theme.good())
-        },
-        sep.clone(),
-        if pending > 0 { Span::styled(format!("✋ {pending} pending"), theme.warn()) } else { Span::raw("0 pending") },
+    let mut parts = vec![
+        (keep::NAME, Span::styled("AgentOps Cockpit", theme.accent())),
+        (keep::WINDOW, Span::raw(format!("window {}", WINDOWS[app.window].0))),
+        (keep::RATE, Span::raw(format!("{}/s in", num(s.ingest_rate.round() as u64)))),
+        (keep::AGENTS, Span::raw(format!("{} agents", s.summary.agents.len().max(s.policy.effective.len())))),
+        (
+            keep::ALERTS,
+            if alerts > 0 {
+                Span::styled(format!("⚠ {alerts} alerts"), theme.bad())
+            } else {
+                Span::styled("✓ no alerts", theme.good())
+            },
+        ),
+        (
+            keep::PENDING,
+            if pending > 0 {
+                Span::styled(format!("✋ {pending} pending"), theme.warn())
+            } else {
+                Span::raw("0 pending")
+            },
+        ),
     ];
     if let Some(i) = open {
-        spans.push(sep.clone());
-        spans.push(Span::styled(format!("🔥 {} #{} open", i.sev, i.id), theme.bad()));
+        parts.push((keep::INCIDENT, Span::styled(format!("🔥 {} #{} open", i.sev, i.id), theme.bad())));
     }
     if s.policy.read_only {
-        spans.push(sep.clone());
-        spans.push(Span::styled("READ-ONLY", theme.warn()));
+        parts.push((keep::STATE, Span::styled("READ-ONLY", theme.warn())));
     }
     match &app.conn {
         super::app::Conn::Local => {}
-        super::app::Conn::Connecting => {
-            spans.push(sep.clone());
-            spans.push(Span::styled("connecting…", theme.warn()));
-        }
-        super::app::Conn::Live => {
-            spans.push(sep.clone());
-            spans.push(Span::styled("● live", theme.good()));
-        }
+        super::app::Conn::Connecting => parts.push((keep::STATE, Span::styled("connecting…", theme.warn()))),
+        super::app::Conn::Live => parts.push((keep::STATE, Span::styled("● live", theme.good()))),
         super::app::Conn::Stale { age_secs, .. } => {
-            spans.push(sep.clone());
-            spans.push(Span::styled(format!("⚠ STALE {age_secs}s — reconnecting"), theme.bad()));
+            parts.push((keep::STATE, Span::styled(format!("⚠ STALE {age_secs}s — reconnecting"), theme.bad())));
         }
     }
     if let Some(c) = s.consoles {
-        spans.push(sep);
-        spans.push(Span::raw(format!("{c} consoles")));
+        parts.push((keep::CONSOLES, Span::raw(format!("{c} consoles"))));
+    }
+    // Leave out the parts that go first until the rest fits (a space before, " │ " between).
+    let width = |parts: &[(u8, Span<'_>)]| 1 + parts.iter().map(|(_, p)| p.width() + 3).sum::<usize>() - 3;
+    while parts.len() > 1 && width(&parts) > usize::from(area.width) {
+        let Some(drop) = parts.iter().enumerate().max_by_key(|(_, (k, _))| *k).map(|(i, _)| i) else { break };
+        parts.remove(drop);
+    }
+    let mut spans = vec![Span::raw(" ")];
+    for (i, (_, part)) in parts.into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" │ ", theme.dim()));
+        }
+        spans.push(part);
     }
     frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.header()), area);
 }
