@@ -20,9 +20,30 @@ struct Taker {
     cockpit: Cockpit,
 }
 
+/// The OS user running this process: `$USER`, else `$LOGNAME`, else the name `/etc/passwd`
+/// gives the process's uid (containers, services and `docker exec` often set neither
+/// variable, and the audit log would name no one), else `uid N`.
+pub fn os_user(var: impl Fn(&str) -> Option<String>) -> Option<String> {
+    var("USER").filter(|u| !u.is_empty()).or_else(|| var("LOGNAME").filter(|u| !u.is_empty())).or_else(|| {
+        use std::os::unix::fs::MetadataExt;
+        let uid = std::fs::metadata("/proc/self").ok()?.uid();
+        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+        Some(user_of_uid(&passwd, uid).unwrap_or_else(|| format!("uid {uid}")))
+    })
+}
+
+/// The name of `uid` in a passwd file's text.
+fn user_of_uid(passwd: &str, uid: u32) -> Option<String> {
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        (f.nth(1)?.parse::<u32>().ok()? == uid && !name.is_empty()).then(|| name.to_owned())
+    })
+}
+
 /// The actor the audit log names for this console: OS user, host, and SSH origin.
 pub fn local_actor(var: impl Fn(&str) -> Option<String>) -> String {
-    let user = var("USER").or_else(|| var("LOGNAME")).unwrap_or_else(|| "unknown".into());
+    let user = os_user(&var).unwrap_or_else(|| "unknown".into());
     let origin = var("SSH_CLIENT").and_then(|s| s.split_whitespace().next().map(str::to_owned));
     match origin {
         Some(ip) => format!("tui:{user} from {ip}"),
@@ -141,3 +162,26 @@ impl Backend for Local {
 }
 
 use crate::store::query::TraceView;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_actor_is_the_os_user_from_the_environment_or_the_passwd_file() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned())
+        };
+        assert_eq!(
+            local_actor(env(&[("USER", "alice"), ("SSH_CLIENT", "10.0.0.7 5022 22")])),
+            "tui:alice from 10.0.0.7"
+        );
+        assert_eq!(local_actor(env(&[("USER", ""), ("LOGNAME", "bob")])), "tui:bob (local)");
+        // Neither variable: the passwd file's name for the uid, not "unknown".
+        assert!(!local_actor(env(&[])).contains("unknown"));
+        let passwd = "root:x:0:0:root:/root:/bin/bash\nbroken\ncarol:x:1000:1000::/home/carol:/bin/sh\n";
+        assert_eq!(user_of_uid(passwd, 1000).as_deref(), Some("carol"));
+        assert_eq!(user_of_uid(passwd, 0).as_deref(), Some("root"));
+        assert_eq!(user_of_uid(passwd, 7), None);
+    }
+}

@@ -25,7 +25,7 @@ pub struct Remote {
 
 /// This console's default name: `user@host`.
 pub fn default_console_name() -> String {
-    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "operator".into());
+    let user = super::local::os_user(|k| std::env::var(k).ok()).unwrap_or_else(|| "operator".into());
     let host =
         std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_else(|_| "localhost".into());
     format!("{user}@{host}")
