@@ -69,7 +69,7 @@ pub fn take_snapshot(cockpit: &Cockpit, window: u64) -> Snapshot {
     let engine = &cockpit.engine;
     let control = &cockpit.control;
     let approvals = control.approvals(None);
-    let summary = engine.summary(window, None, control.approval_counts(window, None));
+    let summary = engine.summary(window, None, crate::control::count_approvals(&approvals, window, None));
     let stats = engine.stats();
     let ingest_rate = engine.ingest_rate(stats.spans_accepted);
     let policy = control.policy();

@@ -18,6 +18,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, watch};
 
+use crate::analytics::figures::ApprovalCounts;
 use audit::NewEntry;
 use model::{
     ActionRequest, ActionResult, Approval, ApprovalStatus, ControlError, ControlEvent, Incident, IncidentEvent,
@@ -29,6 +30,25 @@ use webhooks::WebhookConfig;
 /// Wall clock, ms.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// How many of `approvals` are in each state: those asked in the last `window_seconds`, and
+/// every one still pending however old (it is waiting now); only `agent`'s when given.
+pub fn count_approvals(approvals: &[Approval], window_seconds: u64, agent: Option<&str>) -> ApprovalCounts {
+    let since = now_ms().saturating_sub(i64::try_from(window_seconds.saturating_mul(1000)).unwrap_or(i64::MAX));
+    let mut c = ApprovalCounts::default();
+    let counted = |a: &&Approval| {
+        agent.is_none_or(|n| a.agent == n) && (a.status == ApprovalStatus::Pending || a.created_ms >= since)
+    };
+    for a in approvals.iter().filter(counted) {
+        match a.status {
+            ApprovalStatus::Approved => c.approved += 1,
+            ApprovalStatus::Denied => c.denied += 1,
+            ApprovalStatus::Expired => c.expired += 1,
+            ApprovalStatus::Pending => c.pending += 1,
+        }
+    }
+    c
 }
 
 /// ms since the epoch as RFC 3339.
@@ -489,27 +509,9 @@ impl ControlPlane {
         }
     }
 
-    /// How many approvals are in each state: those asked in the last `window_seconds`, and every
-    /// one still pending however old (it is waiting now); only `agent`'s when given.
-    pub fn approval_counts(
-        &self,
-        window_seconds: u64,
-        agent: Option<&str>,
-    ) -> crate::analytics::figures::ApprovalCounts {
-        let since = now_ms().saturating_sub(i64::try_from(window_seconds.saturating_mul(1000)).unwrap_or(i64::MAX));
-        let mut c = crate::analytics::figures::ApprovalCounts::default();
-        let counted = |a: &Approval| {
-            agent.is_none_or(|n| a.agent == n) && (a.status == ApprovalStatus::Pending || a.created_ms >= since)
-        };
-        for a in self.approvals(None).into_iter().filter(counted) {
-            match a.status {
-                ApprovalStatus::Approved => c.approved += 1,
-                ApprovalStatus::Denied => c.denied += 1,
-                ApprovalStatus::Expired => c.expired += 1,
-                ApprovalStatus::Pending => c.pending += 1,
-            }
-        }
-        c
+    /// How many approvals are in each state, counted as [`count_approvals`] does.
+    pub fn approval_counts(&self, window_seconds: u64, agent: Option<&str>) -> ApprovalCounts {
+        count_approvals(&self.approvals(None), window_seconds, agent)
     }
 
     /// Approvals, newest first, optionally by status.

@@ -17,7 +17,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
-use super::profiles::{ASKS, Dialect, FLEET, INJECTED_EMAIL, Profile};
+use super::profiles::{ASKS, Dialect, FLEET, Profile};
 use super::runs::{RunSpec, generate};
 
 /// The scripted incidents.
@@ -156,16 +156,21 @@ struct Asked {
 /// under `approval = all`, says only what it would call); `injected` when a prompt injection
 /// is steering the run.
 fn ask_for(tool: &'static str, injected: bool, rng: &mut StdRng) -> Asked {
-    let (risk, (summary, arguments)) = match ASKS.iter().find(|a| a.tool == tool) {
-        Some(a) if injected && tool == "email.send" => (a.risk, INJECTED_EMAIL),
-        Some(a) if !a.examples.is_empty() => (a.risk, a.examples[rng.random_range(0..a.examples.len())]),
-        _ => ("low", ("", "{}")),
-    };
-    Asked {
-        tool,
-        risk,
-        summary: if summary.is_empty() { format!("Call {tool} (reads only)") } else { summary.to_owned() },
-        arguments: serde_json::from_str(arguments).unwrap_or(Value::Null),
+    let picked = ASKS.iter().find(|a| a.tool == tool).and_then(|a| {
+        let example = a
+            .injected
+            .filter(|_| injected)
+            .or_else(|| (!a.examples.is_empty()).then(|| a.examples[rng.random_range(0..a.examples.len())]));
+        example.map(|(summary, arguments)| (a.risk, summary, arguments))
+    });
+    match picked {
+        Some((risk, summary, arguments)) => Asked {
+            tool,
+            risk,
+            summary: summary.to_owned(),
+            arguments: serde_json::from_str(arguments).unwrap_or(Value::Null),
+        },
+        None => Asked { tool, risk: "low", summary: format!("Call {tool} (reads only)"), arguments: json!({}) },
     }
 }
 

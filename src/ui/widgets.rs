@@ -4,7 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::theme::Theme;
 
@@ -159,6 +159,11 @@ pub fn table(
     let mut state = TableState::default();
     state.select(selected);
     frame.render_stateful_widget(t, area, &mut state);
+}
+
+/// A titled box of text lines, wrapped at its width (details, previews, help, confirmations).
+pub fn text_box(frame: &mut Frame<'_>, area: Rect, title: &str, lines: Vec<Line<'_>>, theme: &Theme) {
+    frame.render_widget(Paragraph::new(lines).block(block(title, theme)).wrap(Wrap { trim: false }), area);
 }
 
 /// Rows a preview box under a list takes, borders included: four lines of text.

@@ -3,12 +3,12 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 
 use crate::control::model::{Approval, ApprovalStatus};
 use crate::ui::app::{App, approval_rows, tab};
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{SHRINKS, age, block, cut, empty, table, with_preview};
+use crate::ui::widgets::{SHRINKS, age, block, cut, empty, table, text_box, with_preview};
 
 /// The inbox.
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
@@ -71,19 +71,17 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         Some(selected),
     );
     if let (Some(area), Some(a)) = (preview, listed.get(selected)) {
-        frame.render_widget(preview_of(a, app, theme, area.width.saturating_sub(2)), area);
+        text_box(frame, area, &a.id, preview_of(a, app, theme, area.width.saturating_sub(2)), theme);
     }
 }
 
 /// What the selected approval asks, in four lines: the summary first (wrapped once if long),
 /// then its arguments on one line, then who, risk, status and time.
-fn preview_of<'a>(a: &'a Approval, app: &App, theme: &Theme, width: u16) -> Paragraph<'a> {
+fn preview_of<'a>(a: &'a Approval, app: &App, theme: &Theme, width: u16) -> Vec<Line<'a>> {
     let s = &app.snapshot;
     let width = usize::from(width);
     let when = match a.status {
-        ApprovalStatus::Pending => {
-            format!("asked {} ago · expires in {}", age(&a.created_at, &s.taken_at), age(&s.taken_at, &a.expires_at))
-        }
+        ApprovalStatus::Pending => format!("asked {}", asked(a, &s.taken_at)),
         _ => format!(
             "{} by {}: {}",
             a.status.as_str(),
@@ -91,7 +89,7 @@ fn preview_of<'a>(a: &'a Approval, app: &App, theme: &Theme, width: u16) -> Para
             a.reason.as_deref().unwrap_or("")
         ),
     };
-    let lines = vec![
+    vec![
         Line::from(Span::styled(cut(&a.summary, 2 * width), theme.text())),
         Line::from(vec![
             Span::styled("args ", theme.dim()),
@@ -101,8 +99,12 @@ fn preview_of<'a>(a: &'a Approval, app: &App, theme: &Theme, width: u16) -> Para
             cut(&format!("{} → {} · risk {} · {when}", a.agent, a.tool, a.risk), width),
             theme.dim(),
         )),
-    ];
-    Paragraph::new(lines).block(block(&a.id, theme)).wrap(Wrap { trim: false })
+    ]
+}
+
+/// "3s ago · expires in 1m": how long a pending approval has waited and has left.
+fn asked(a: &Approval, now: &str) -> String {
+    format!("{} ago · expires in {}", age(&a.created_at, now), age(now, &a.expires_at))
 }
 
 /// One approval, with everything needed to decide.
@@ -118,14 +120,13 @@ pub fn detail(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme, id: &
             Span::styled(a.tool.clone(), theme.accent()),
         ]),
         Line::from(format!(
-            "risk {} · status {} · asked {} ago{}",
+            "risk {} · status {} · asked {}",
             a.risk,
             a.status.as_str(),
-            age(&a.created_at, &app.snapshot.taken_at),
             if a.status == ApprovalStatus::Pending {
-                format!(" · expires in {} ({})", age(&app.snapshot.taken_at, &a.expires_at), a.expires_at)
+                format!("{} ({})", asked(a, &app.snapshot.taken_at), a.expires_at)
             } else {
-                String::new()
+                format!("{} ago", age(&a.created_at, &app.snapshot.taken_at))
             }
         )),
         Line::from(format!("summary: {}", a.summary)),
@@ -136,8 +137,5 @@ pub fn detail(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme, id: &
     if let Some(by) = &a.decided_by {
         lines.push(Line::from(format!("decided by {by}: {}", a.reason.as_deref().unwrap_or(""))));
     }
-    frame.render_widget(
-        Paragraph::new(lines).block(block(&format!("Approval {}", a.id), theme)).wrap(Wrap { trim: false }),
-        area,
-    );
+    text_box(frame, area, &format!("Approval {}", a.id), lines, theme);
 }

@@ -3,11 +3,10 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::ui::app::{App, incident_rows, tab};
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{SHRINKS, age, block, cut, empty, table, with_preview};
+use crate::ui::widgets::{SHRINKS, age, cut, empty, table, text_box, with_preview};
 
 /// The list.
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
@@ -73,10 +72,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 Span::styled(e.text.clone(), theme.text()),
             ]));
         }
-        frame.render_widget(
-            Paragraph::new(lines).block(block(&format!("#{}", i.id), theme)).wrap(Wrap { trim: false }),
-            area,
-        );
+        text_box(frame, area, &format!("#{}", i.id), lines, theme);
     }
 }
 
@@ -130,6 +126,6 @@ pub fn detail(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme, id: i
         if let Some(t) = &e.trace_id {
             lines.push(Line::from(Span::styled(format!("trace {t} (T opens it)"), theme.dim())));
         }
-        frame.render_widget(Paragraph::new(lines).block(block("entry", theme)).wrap(Wrap { trim: false }), area);
+        text_box(frame, area, "entry", lines, theme);
     }
 }

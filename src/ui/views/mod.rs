@@ -14,12 +14,12 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph, Wrap};
+use ratatui::widgets::{Clear, Paragraph};
 
 use super::app::{App, Field, Mode, Page, TABS, WINDOWS, tab};
 use super::keymap::BINDINGS;
 use super::theme::Theme;
-use super::widgets::{block, cut, num};
+use super::widgets::{cut, num, text_box};
 use crate::control::model::ApprovalStatus;
 
 /// Draws the whole screen.
@@ -213,7 +213,7 @@ fn draw_help(frame: &mut Frame<'_>, area: Rect, theme: &Theme) {
         ]));
     }
     frame.render_widget(Clear, r);
-    frame.render_widget(Paragraph::new(lines).block(block("Help — Esc closes", theme)).wrap(Wrap { trim: false }), r);
+    text_box(frame, r, "Help — Esc closes", lines, theme);
 }
 
 fn draw_confirm(frame: &mut Frame<'_>, area: Rect, c: &super::app::Confirm, theme: &Theme) {
@@ -236,5 +236,5 @@ fn draw_confirm(frame: &mut Frame<'_>, area: Rect, c: &super::app::Confirm, them
     }
     lines.push(Line::from(Span::styled("Enter confirms · Esc cancels (nothing changes)", theme.dim())));
     frame.render_widget(Clear, r);
-    frame.render_widget(Paragraph::new(lines).block(block(&c.title, theme)).wrap(Wrap { trim: false }), r);
+    text_box(frame, r, &c.title, lines, theme);
 }

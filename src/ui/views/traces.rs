@@ -3,13 +3,13 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 
 use crate::model::{Outcome, SpanRole};
 use crate::store::record::AttrValue;
 use crate::ui::app::{App, Page, tab, visible_runs};
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{age, block, cut, ms, table, usd};
+use crate::ui::widgets::{age, block, cut, ms, table, text_box, usd};
 
 /// The runs list.
 pub fn list(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
@@ -141,7 +141,7 @@ pub fn page(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         for (k, v) in &span.resource {
             lines.push(Line::from(vec![Span::styled(format!("  {k} = "), theme.dim()), Span::raw(value_text(v))]));
         }
-        frame.render_widget(Paragraph::new(lines).block(block("Span", theme)).wrap(Wrap { trim: false }), area);
+        text_box(frame, area, "Span", lines, theme);
         return;
     }
     // The waterfall: tree on the left, timing bars on the right.
