@@ -72,9 +72,9 @@ pub struct LoadgenArgs {
     /// Target spans per second (absent: flat out).
     #[arg(long, value_name = "SPANS_PER_SEC")]
     pub rate: Option<f64>,
-    /// Concurrent connections.
-    #[arg(long, default_value_t = 4)]
-    pub connections: usize,
+    /// Concurrent connections (1 to 4096).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=crate::loadgen::MAX_CONNECTIONS as i64))]
+    pub connections: u16,
     /// Runs (of ~8–15 spans) per export request.
     #[arg(long, default_value_t = 64)]
     pub runs_per_request: usize,

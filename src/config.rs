@@ -11,7 +11,7 @@ use crate::analytics::AnalyticsConfig;
 use crate::analytics::prices::{Price, PriceTable};
 use crate::api::auth::Tokens;
 use crate::control::webhooks::WebhookConfig;
-use crate::engine::EngineConfig;
+use crate::engine::{EngineConfig, QUEUE_CAPACITY};
 use crate::ingest::convert::Limits;
 use crate::store::settle::SettlePolicy;
 
@@ -71,7 +71,7 @@ impl Default for Config {
             memory_budget: "512MiB".into(),
             max_request_size: "64MiB".into(),
             max_attribute_bytes: 64 * 1024,
-            queue_capacity: 200_000,
+            queue_capacity: QUEUE_CAPACITY,
             ingest_token: None,
             operator_token: None,
             viewer_token: None,
@@ -236,6 +236,15 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_served_queue_is_the_documented_one() {
+        // The config's default once said 200,000 while the engine and docs/ingest.md said
+        // 50,000: under overload the queue held four times the memory the budget allowed for.
+        let engine = Config::default().engine().expect("engine config");
+        assert_eq!(engine.queue_capacity, QUEUE_CAPACITY);
+        assert_eq!(engine.queue_capacity, EngineConfig::default().queue_capacity);
+    }
 
     #[test]
     fn windows() {

@@ -175,7 +175,7 @@ async fn run(cli: Cli) -> ExitCode {
                 gzip: args.gzip,
                 duration,
                 rate: args.rate,
-                connections: args.connections,
+                connections: usize::from(args.connections),
                 runs_per_request: args.runs_per_request,
                 distinct: 32,
                 shape: agentops_cockpit::loadgen::Shape { agents: args.agents, tools: args.tools, models: args.models },

@@ -38,11 +38,16 @@ async fn a_full_queue_throttles_with_retry_hints() {
         }
     });
     let http = format!("http://{}/v1/traces", addrs["otlp_http"].as_str().expect("http"));
-    let body = request("t", run_spans(1, "support-triage")).encode_to_vec();
     let client = reqwest::Client::new();
-    let post = || client.post(&http).header("content-type", "application/x-protobuf").body(body.clone()).send();
+    let post = |spans: Vec<opentelemetry_proto::tonic::trace::v1::Span>| {
+        let body = request("t", spans).encode_to_vec();
+        client.post(&http).header("content-type", "application/x-protobuf").body(body).send()
+    };
+    let mut first = run_spans(1, "support-triage");
+    assert_eq!(first.len(), 4, "a run of four spans fills the queue");
+    let last = first.split_off(3);
 
-    // Stall the store (a thread holds its write lock) so the first batch holds the whole queue.
+    // Stall the store (a thread holds its write lock) so what is queued stays queued.
     let (release, released) = std::sync::mpsc::channel::<()>();
     let (stalled, is_stalled) = std::sync::mpsc::channel::<()>();
     let staller = std::thread::spawn({
@@ -54,8 +59,10 @@ async fn a_full_queue_throttles_with_retry_hints() {
         }
     });
     is_stalled.recv().expect("store stalled");
-    assert_eq!(post().await.expect("post").status(), 200);
-    let resp = post().await.expect("post");
+    assert_eq!(post(first.clone()).await.expect("post").status(), 200);
+
+    // One item of room left: requests are read, and refused for want of room for their spans.
+    let resp = post(run_spans(3, "support-triage")).await.expect("post");
     assert_eq!(resp.status(), 429);
     assert_eq!(resp.headers()["retry-after"], "1");
     let mut grpc = TraceServiceClient::connect(format!("http://{}", addrs["otlp_grpc"].as_str().expect("grpc")))
@@ -65,18 +72,31 @@ async fn a_full_queue_throttles_with_retry_hints() {
     assert_eq!(err.code(), tonic::Code::Unavailable);
     let retry = err.get_details_retry_info().expect("RetryInfo detail");
     assert_eq!(retry.retry_delay, Some(std::time::Duration::from_secs(1)));
+
+    // No room at all: refused at the door, before the body is read, with the same answers. The
+    // spans of a request never read are not known, so only the request is counted.
+    assert_eq!(post(last.clone()).await.expect("post").status(), 200);
+    let resp = post(run_spans(3, "support-triage")).await.expect("post");
+    assert_eq!(resp.status(), 429);
+    assert_eq!(resp.headers()["retry-after"], "1");
+    let err = grpc.export(request("t", run_spans(2, "a"))).await.expect_err("throttled at the door");
+    assert_eq!(err.code(), tonic::Code::Unavailable);
+    let retry = err.get_details_retry_info().expect("RetryInfo detail at the door");
+    assert_eq!(retry.retry_delay, Some(std::time::Duration::from_secs(1)));
     release.send(()).expect("release");
     staller.join().expect("staller");
 
     // Once the store catches up, the retries are accepted and everything accepted is counted.
     engine.flush().await;
-    assert_eq!(post().await.expect("post").status(), 200);
+    assert_eq!(post(run_spans(3, "support-triage")).await.expect("post").status(), 200);
     // That batch holds the whole (4-item) queue until the store has it.
     engine.flush().await;
     grpc.export(request("t", run_spans(2, "a"))).await.expect("accepted after the stall");
     engine.flush().await;
+    // (The counts are read only now: reading them takes the store's lock, which the stall holds.)
+    // Four requests throttled; the spans of the two read before refusal, not of the two at the door.
     let stats = engine.stats();
-    assert_eq!((stats.spans_accepted, stats.spans_throttled, stats.requests_throttled), (12, 8, 2));
+    assert_eq!((stats.spans_accepted, stats.spans_throttled, stats.requests_throttled), (3 + 1 + 4 + 4, 4 + 4, 4));
     assert_eq!(stats.spans_stored + stats.spans_deduplicated, 12);
     let _ = stop_tx.send(());
     server.await.expect("join").expect("clean stop");

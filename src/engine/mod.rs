@@ -53,7 +53,7 @@ impl Default for EngineConfig {
     fn default() -> Self {
         Self {
             memory_budget: 512 << 20,
-            queue_capacity: 50_000,
+            queue_capacity: QUEUE_CAPACITY,
             limits: Limits::default(),
             prices: PriceTable::builtin(),
             settle: SettlePolicy::default(),
@@ -71,6 +71,14 @@ impl EngineConfig {
         i64::from(self.retention_days) * 24 * 60
     }
 }
+
+/// Items the ingest queue holds by default: 0.2 s of flat-out ingest. Converted spans wait there
+/// with their facts (~1 KB each), outside the store's share of the memory budget.
+pub const QUEUE_CAPACITY: usize = 50_000;
+
+/// The share of the queue that must be free for a request to be read (see [`Engine::admit`]):
+/// room for a few typical exports.
+pub const DOOR_ROOM_PERCENT: usize = 1;
 
 /// The queue is full: the client should retry later.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -270,6 +278,20 @@ impl Engine {
                 Err(Throttled)
             }
         }
+    }
+
+    /// Whether a request may be read at all: with less than [`DOOR_ROOM_PERCENT`] of the queue
+    /// free, an export is refused at the door, before its body is received and parsed. Under
+    /// overload that work would end in the same answer, and bodies held while they are read are
+    /// memory outside the budget's accounting. Such a request is counted in `requests_throttled`;
+    /// its spans are not known, so `spans_throttled` does not count them.
+    pub fn admit(&self) -> Result<(), Throttled> {
+        let needed = (self.config.queue_capacity / 100 * DOOR_ROOM_PERCENT).max(1);
+        if self.permits.available_permits() >= needed {
+            return Ok(());
+        }
+        self.door.requests_throttled.fetch_add(1, Ordering::Relaxed);
+        Err(Throttled)
     }
 
     /// Room in the queue for up to `n` spans, taken before they are converted: an overloaded

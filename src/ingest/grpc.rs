@@ -148,11 +148,15 @@ type ExportFn<R> = dyn Fn(Request<R>) -> Result<Response<<R as Incoming>::Answer
 /// Called for a request whose body cannot be decoded.
 type RefusedFn = dyn Fn() + Send + Sync;
 
+/// Asked before a request's body is read: `false` refuses it as throttled.
+type AdmitFn = dyn Fn() -> bool + Send + Sync;
+
 /// One OTLP service (its one method, Export) over requests decoded by [`Incoming`]. Gzip
 /// accepted.
 pub struct ExportService<R: Incoming> {
     export: Arc<ExportFn<R>>,
     refused: Arc<RefusedFn>,
+    admit: Arc<AdmitFn>,
     max_request_bytes: usize,
 }
 
@@ -161,6 +165,7 @@ impl<R: Incoming> Clone for ExportService<R> {
         Self {
             export: Arc::clone(&self.export),
             refused: Arc::clone(&self.refused),
+            admit: Arc::clone(&self.admit),
             max_request_bytes: self.max_request_bytes,
         }
     }
@@ -172,7 +177,14 @@ impl<R: Incoming> ExportService<R> {
         export: impl Fn(Request<R>) -> Result<Response<R::Answer>, Status> + Send + Sync + 'static,
         max_request_bytes: usize,
     ) -> Self {
-        Self { export: Arc::new(export), refused: Arc::new(|| {}), max_request_bytes }
+        Self { export: Arc::new(export), refused: Arc::new(|| {}), admit: Arc::new(|| true), max_request_bytes }
+    }
+
+    /// Asks `admit` before reading each request; a request it refuses is answered throttled
+    /// without its body being read.
+    pub fn admitted_by(mut self, admit: impl Fn() -> bool + Send + Sync + 'static) -> Self {
+        self.admit = Arc::new(admit);
+        self
     }
 
     /// Calls `refused` for every request whose body cannot be decoded (it never reaches the
@@ -216,6 +228,9 @@ where
         let method = req.uri().path().strip_prefix('/').and_then(|p| p.strip_suffix("/Export"));
         if method != Some(R::SERVICE) {
             return Box::pin(async { Ok(Status::unimplemented("no such method").into_http()) });
+        }
+        if !(self.admit)() {
+            return Box::pin(async { Ok(throttled().into_http()) });
         }
         let export = Export(Arc::clone(&self.export));
         let refused = Arc::clone(&self.refused);
@@ -283,11 +298,17 @@ pub async fn serve(
     let (for_traces, for_metrics) = (ingest.clone(), ingest.clone());
     let engine = Arc::clone(&ingest.engine);
     let refused = move || engine.count_invalid_request();
-    let traces =
-        ExportService::new(move |req| for_traces.export_traces(req), max_request_bytes).on_refused(refused.clone());
-    let metrics =
-        ExportService::new(move |req| for_metrics.export_metrics(req), max_request_bytes).on_refused(refused.clone());
-    let logs = ExportService::new(move |req| ingest.export_logs(req), max_request_bytes).on_refused(refused);
+    let engine = Arc::clone(&ingest.engine);
+    let admit = move || engine.admit().is_ok();
+    let traces = ExportService::new(move |req| for_traces.export_traces(req), max_request_bytes)
+        .on_refused(refused.clone())
+        .admitted_by(admit.clone());
+    let metrics = ExportService::new(move |req| for_metrics.export_metrics(req), max_request_bytes)
+        .on_refused(refused.clone())
+        .admitted_by(admit.clone());
+    let logs = ExportService::new(move |req| ingest.export_logs(req), max_request_bytes)
+        .on_refused(refused)
+        .admitted_by(admit);
     server_builder()
         .layer(tower_layer_status_fix())
         .add_service(traces)

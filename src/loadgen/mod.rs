@@ -280,16 +280,30 @@ pub async fn run(o: Options) -> Result<Report, String> {
     Ok(report)
 }
 
+/// Connections a run may open: each numbers its sends in its own range of trace ids.
+pub const MAX_CONNECTIONS: usize = 1 << CONNECTION_BITS;
+
+/// Bits of a send's serial that say its connection (above the 32 bits of its count).
+const CONNECTION_BITS: u32 = 12;
+
+/// Where connection `c`'s serials start: the run's prefix, the connection, then 32 bits of count.
+fn serial_base(run_prefix: u32, c: usize) -> u64 {
+    let prefix = u64::from(run_prefix) & ((1 << (32 - CONNECTION_BITS)) - 1);
+    let c = (c % MAX_CONNECTIONS) as u64;
+    (prefix << (32 + CONNECTION_BITS)) | (c << 32)
+}
+
 /// Sends for `o.duration` over `o.connections` connections.
 async fn drive(o: &Options, prepared: &Arc<Vec<Prepared>>, side_signals: bool) -> Result<Report, String> {
     let totals = Arc::new(Totals::default());
     let latency = Arc::new(Mutex::new(Sketch::default()));
     let started = Instant::now();
     let deadline = started + o.duration;
-    let per_conn_rate = o.rate.map(|r| r / o.connections.max(1) as f64);
-    let run_prefix = u64::from(rand::random::<u32>() & 0x00ff_ffff);
+    let connections = o.connections.clamp(1, MAX_CONNECTIONS);
+    let per_conn_rate = o.rate.map(|r| r / connections as f64);
+    let run_prefix = rand::random::<u32>();
     let mut tasks = Vec::new();
-    for c in 0..o.connections.max(1) {
+    for c in 0..connections {
         let (prepared, totals, latency) = (Arc::clone(prepared), Arc::clone(&totals), Arc::clone(&latency));
         let mut conn = Conn::open(o).await?;
         tasks.push(tokio::spawn(async move {
@@ -297,7 +311,7 @@ async fn drive(o: &Options, prepared: &Arc<Vec<Prepared>>, side_signals: bool) -
             let mut sent_here = 0u64;
             // Every send carries fresh trace ids (else the engine would rightly deduplicate), also
             // across runs against the same engine: a random run prefix, the connection, a count.
-            let mut serial = (run_prefix << 40) | ((c as u64) << 32);
+            let mut serial = serial_base(run_prefix, c);
             let conn_start = Instant::now();
             while Instant::now() < deadline {
                 let p = &prepared[i % prepared.len()];
@@ -380,4 +394,25 @@ async fn drive(o: &Options, prepared: &Arc<Vec<Prepared>>, side_signals: bool) -
         ceiling_spans_per_sec: None,
         ceiling_ratio: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_connection_numbers_its_sends_in_its_own_range() {
+        // Two prefixes differing only in bits a connection number could reach (the old layout
+        // put connection 256 on top of the prefix's lowest bit).
+        let mut bases: Vec<u64> = [0x0000_0001, 0x0000_0000]
+            .iter()
+            .flat_map(|&p| (0..MAX_CONNECTIONS).map(move |c| serial_base(p, c)))
+            .collect();
+        bases.sort_unstable();
+        let before = bases.len();
+        bases.dedup();
+        assert_eq!(bases.len(), before, "two connections share a range of serials");
+        // Ranges are 2^32 sends apart, so no connection's count reaches the next one's start.
+        assert!(bases.windows(2).all(|w| w[1] - w[0] >= 1 << 32));
+    }
 }
