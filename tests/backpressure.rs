@@ -73,8 +73,11 @@ async fn a_full_queue_throttles_with_retry_hints() {
     let retry = err.get_details_retry_info().expect("RetryInfo detail");
     assert_eq!(retry.retry_delay, Some(std::time::Duration::from_secs(1)));
 
-    // No room at all: refused at the door, before the body is read, with the same answers. The
-    // spans of a request never read are not known, so only the request is counted.
+    // No room at all: gRPC exports are refused at the door, before the body is read, with the
+    // same answer (the spans of a request never read are not known, so only the request is
+    // counted). HTTP/1.1 bodies are still read: a server that answers before reading the body
+    // closes the connection under a client still sending it, which then sees an error instead
+    // of the 429.
     assert_eq!(post(last.clone()).await.expect("post").status(), 200);
     let resp = post(run_spans(3, "support-triage")).await.expect("post");
     assert_eq!(resp.status(), 429);
@@ -94,9 +97,10 @@ async fn a_full_queue_throttles_with_retry_hints() {
     grpc.export(request("t", run_spans(2, "a"))).await.expect("accepted after the stall");
     engine.flush().await;
     // (The counts are read only now: reading them takes the store's lock, which the stall holds.)
-    // Four requests throttled; the spans of the two read before refusal, not of the two at the door.
+    // Four requests throttled; the spans of the three read before refusal, not of the one at the
+    // door.
     let stats = engine.stats();
-    assert_eq!((stats.spans_accepted, stats.spans_throttled, stats.requests_throttled), (3 + 1 + 4 + 4, 4 + 4, 4));
+    assert_eq!((stats.spans_accepted, stats.spans_throttled, stats.requests_throttled), (3 + 1 + 4 + 4, 4 + 4 + 4, 4));
     assert_eq!(stats.spans_stored + stats.spans_deduplicated, 12);
     let _ = stop_tx.send(());
     server.await.expect("join").expect("clean stop");

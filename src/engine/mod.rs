@@ -21,6 +21,7 @@ use crate::analytics::prices::PriceTable;
 use crate::analytics::rollup::{Key, Rollups, minute_of};
 use crate::analytics::{drift, rollup};
 use crate::ingest::convert::{Converted, Limits};
+use crate::ingest::inflight::Inflight;
 use crate::store::Store;
 use crate::store::record::{LogRecord, PointRecord, SpanRecord};
 use crate::store::settle::SettlePolicy;
@@ -80,6 +81,10 @@ pub const QUEUE_CAPACITY: usize = 50_000;
 /// room for a few typical exports.
 pub const DOOR_ROOM_PERCENT: usize = 1;
 
+/// The share of the memory budget that gRPC request bodies being received may hold together
+/// (see [`crate::ingest::inflight`]): at 512 MiB, about 50 MB, a hundred typical batches.
+pub const BODIES_SHARE_PERCENT: usize = 10;
+
 /// The queue is full: the client should retry later.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Throttled;
@@ -114,6 +119,7 @@ pub struct Engine {
     rate_samples: Mutex<VecDeque<(std::time::Instant, u64)>>,
     tx: mpsc::UnboundedSender<Job>,
     permits: Arc<Semaphore>,
+    bodies: Arc<Inflight>,
     door: DoorCounters,
     worker: Mutex<Option<JoinHandle<()>>>,
 }
@@ -208,6 +214,7 @@ impl Engine {
             })
             .map_err(|e| format!("cannot start the ticker: {e}"))?;
         let permits = Arc::new(Semaphore::new(config.queue_capacity));
+        let bodies = Arc::new(Inflight::new(config.memory_budget / 100 * BODIES_SHARE_PERCENT));
         Ok(Arc::new(Self {
             config,
             store,
@@ -218,6 +225,7 @@ impl Engine {
             rate_samples: Mutex::new(VecDeque::new()),
             tx,
             permits,
+            bodies,
             door: DoorCounters::default(),
             worker: Mutex::new(Some(handle)),
         }))
@@ -280,8 +288,8 @@ impl Engine {
         }
     }
 
-    /// Whether a request may be read at all: with less than [`DOOR_ROOM_PERCENT`] of the queue
-    /// free, an export is refused at the door, before its body is received and parsed. Under
+    /// Whether a gRPC export may be read at all: with less than [`DOOR_ROOM_PERCENT`] of the
+    /// queue free, it is refused at the door, before its body is received and parsed. Under
     /// overload that work would end in the same answer, and bodies held while they are read are
     /// memory outside the budget's accounting. Such a request is counted in `requests_throttled`;
     /// its spans are not known, so `spans_throttled` does not count them.
@@ -292,6 +300,11 @@ impl Engine {
         }
         self.door.requests_throttled.fetch_add(1, Ordering::Relaxed);
         Err(Throttled)
+    }
+
+    /// The request bodies being received, under their share of the memory budget.
+    pub fn bodies(&self) -> &Arc<Inflight> {
+        &self.bodies
     }
 
     /// Room in the queue for up to `n` spans, taken before they are converted: an overloaded
@@ -580,7 +593,7 @@ impl Engine {
             spans_deduplicated: c.spans_deduplicated,
             spans_stored: c.spans_stored,
             spans_evicted: c.spans_evicted,
-            requests_throttled: load(&self.door.requests_throttled),
+            requests_throttled: load(&self.door.requests_throttled) + self.bodies.refused(),
             requests_invalid: load(&self.door.requests_invalid),
             ingest_pending: self.pending() as u64,
             runs: c.runs,

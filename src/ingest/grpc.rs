@@ -19,6 +19,7 @@ use tonic::server::{NamedService, UnaryService};
 use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
+use super::inflight::{Charged, Inflight};
 use super::json::Decoded;
 use super::{convert, salvage, wire};
 use crate::engine::{Engine, Throttled};
@@ -157,6 +158,7 @@ pub struct ExportService<R: Incoming> {
     export: Arc<ExportFn<R>>,
     refused: Arc<RefusedFn>,
     admit: Arc<AdmitFn>,
+    bodies: Option<Arc<Inflight>>,
     max_request_bytes: usize,
 }
 
@@ -166,6 +168,7 @@ impl<R: Incoming> Clone for ExportService<R> {
             export: Arc::clone(&self.export),
             refused: Arc::clone(&self.refused),
             admit: Arc::clone(&self.admit),
+            bodies: self.bodies.clone(),
             max_request_bytes: self.max_request_bytes,
         }
     }
@@ -177,13 +180,26 @@ impl<R: Incoming> ExportService<R> {
         export: impl Fn(Request<R>) -> Result<Response<R::Answer>, Status> + Send + Sync + 'static,
         max_request_bytes: usize,
     ) -> Self {
-        Self { export: Arc::new(export), refused: Arc::new(|| {}), admit: Arc::new(|| true), max_request_bytes }
+        Self {
+            export: Arc::new(export),
+            refused: Arc::new(|| {}),
+            admit: Arc::new(|| true),
+            bodies: None,
+            max_request_bytes,
+        }
     }
 
     /// Asks `admit` before reading each request; a request it refuses is answered throttled
     /// without its body being read.
     pub fn admitted_by(mut self, admit: impl Fn() -> bool + Send + Sync + 'static) -> Self {
         self.admit = Arc::new(admit);
+        self
+    }
+
+    /// Charges the bodies being received to `gate`; one that would pass its limit is answered
+    /// throttled.
+    pub fn bodies_under(mut self, gate: Arc<Inflight>) -> Self {
+        self.bodies = Some(gate);
         self
     }
 
@@ -232,6 +248,7 @@ where
         if !(self.admit)() {
             return Box::pin(async { Ok(throttled().into_http()) });
         }
+        let req = req.map(|body| Charged::new(body, self.bodies.clone(), throttled));
         let export = Export(Arc::clone(&self.export));
         let refused = Arc::clone(&self.refused);
         let max = self.max_request_bytes;
@@ -299,16 +316,20 @@ pub async fn serve(
     let engine = Arc::clone(&ingest.engine);
     let refused = move || engine.count_invalid_request();
     let engine = Arc::clone(&ingest.engine);
+    let bodies = Arc::clone(engine.bodies());
     let admit = move || engine.admit().is_ok();
     let traces = ExportService::new(move |req| for_traces.export_traces(req), max_request_bytes)
         .on_refused(refused.clone())
-        .admitted_by(admit.clone());
+        .admitted_by(admit.clone())
+        .bodies_under(Arc::clone(&bodies));
     let metrics = ExportService::new(move |req| for_metrics.export_metrics(req), max_request_bytes)
         .on_refused(refused.clone())
-        .admitted_by(admit.clone());
+        .admitted_by(admit.clone())
+        .bodies_under(Arc::clone(&bodies));
     let logs = ExportService::new(move |req| ingest.export_logs(req), max_request_bytes)
         .on_refused(refused)
-        .admitted_by(admit);
+        .admitted_by(admit)
+        .bodies_under(bodies);
     server_builder()
         .layer(tower_layer_status_fix())
         .add_service(traces)

@@ -107,9 +107,6 @@ async fn export(State(st): State<HttpIngest>, headers: HeaderMap, raw: Body, sig
     if !super::bearer_ok(st.token.as_deref(), header_str(header::AUTHORIZATION)) {
         return error(enc, StatusCode::UNAUTHORIZED, code::UNAUTHENTICATED, "missing or wrong bearer token".into());
     }
-    if st.engine.admit().is_err() {
-        return throttled(enc);
-    }
     let limit = st.max_request_bytes;
     let raw = match axum::body::to_bytes(raw, limit).await {
         Ok(b) => b,

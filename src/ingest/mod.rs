@@ -4,6 +4,7 @@ pub mod body;
 pub mod convert;
 pub mod grpc;
 pub mod http;
+pub mod inflight;
 pub mod json;
 pub mod replay;
 pub mod salvage;

@@ -1,0 +1,170 @@
+//! Request bodies being received, held under a share of the memory budget: under overload
+//! every sender has a batch in flight, and those bytes are memory the store does not account for.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll, ready};
+
+use bytes::Buf;
+use http_body::{Body, Frame, SizeHint};
+use tonic::Status;
+
+/// The bytes of the request bodies being received, against a limit.
+#[derive(Debug)]
+pub struct Inflight {
+    used: AtomicUsize,
+    limit: usize,
+    refused: AtomicU64,
+}
+
+impl Inflight {
+    /// A limit of `limit` bytes across all bodies in flight.
+    pub fn new(limit: usize) -> Self {
+        Self { used: AtomicUsize::new(0), limit, refused: AtomicU64::new(0) }
+    }
+
+    /// Takes `n` more bytes for a body that holds `mine` already. Refused past the limit, unless
+    /// that body is alone in flight: a request larger than the limit would otherwise never get
+    /// through, and the request size limit bounds it anyway.
+    fn charge(&self, n: usize, mine: usize) -> bool {
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                (used == mine || used.saturating_add(n) <= self.limit).then_some(used.saturating_add(n))
+            })
+            .is_ok()
+    }
+
+    fn release(&self, n: usize) {
+        self.used.fetch_sub(n, Ordering::AcqRel);
+    }
+
+    /// Bytes held now.
+    pub fn used(&self) -> usize {
+        self.used.load(Ordering::Acquire)
+    }
+
+    /// Requests refused so far for want of room.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+}
+
+/// A request body whose bytes are charged to an [`Inflight`] as they arrive and given back when
+/// it is dropped (once the request is decoded). Past the limit it ends in the error `refusal`
+/// makes, which tonic answers with as it is. Without a gate it passes everything through.
+pub struct Charged<B> {
+    inner: Pin<Box<B>>,
+    gate: Option<Arc<Inflight>>,
+    held: usize,
+    refusal: fn() -> Status,
+}
+
+impl<B> Charged<B> {
+    /// `body`, charged to `gate` when there is one.
+    pub fn new(body: B, gate: Option<Arc<Inflight>>, refusal: fn() -> Status) -> Self {
+        Self { inner: Box::pin(body), gate, held: 0, refusal }
+    }
+}
+
+impl<B> Body for Charged<B>
+where
+    B: Body,
+    B::Error: Into<tonic::codegen::StdError>,
+{
+    type Data = B::Data;
+    type Error = tonic::codegen::StdError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = &mut *self;
+        let frame = match ready!(this.inner.as_mut().poll_frame(cx)) {
+            Some(Ok(frame)) => frame,
+            Some(Err(e)) => return Poll::Ready(Some(Err(e.into()))),
+            None => return Poll::Ready(None),
+        };
+        if let (Some(gate), Some(data)) = (&this.gate, frame.data_ref()) {
+            let n = data.remaining();
+            if !gate.charge(n, this.held) {
+                gate.refused.fetch_add(1, Ordering::Relaxed);
+                return Poll::Ready(Some(Err(Box::new((this.refusal)()))));
+            }
+            this.held += n;
+        }
+        Poll::Ready(Some(Ok(frame)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl<B> Drop for Charged<B> {
+    fn drop(&mut self) {
+        if let Some(gate) = &self.gate {
+            gate.release(self.held);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use http_body_util::BodyExt;
+
+    fn body(
+        chunks: &[usize],
+    ) -> http_body_util::StreamBody<
+        impl futures_util::stream::Stream<Item = Result<Frame<Bytes>, std::convert::Infallible>>,
+    > {
+        let frames: Vec<_> = chunks.iter().map(|&n| Ok(Frame::data(Bytes::from(vec![0u8; n])))).collect();
+        http_body_util::StreamBody::new(futures_util::stream::iter(frames))
+    }
+
+    fn refusal() -> Status {
+        Status::unavailable("full")
+    }
+
+    #[tokio::test]
+    async fn bodies_past_the_limit_are_refused_until_the_others_are_done() {
+        let gate = Arc::new(Inflight::new(100));
+        // A first body alone may pass the limit (else it could never get through).
+        let mut first = Charged::new(body(&[60, 60]), Some(Arc::clone(&gate)), refusal);
+        assert_eq!(
+            first.frame().await.and_then(Result::ok).and_then(|f| f.into_data().ok()).map(|d| d.len()),
+            Some(60)
+        );
+        assert_eq!(first.frame().await.map(|r| r.is_ok()), Some(true));
+        assert_eq!(gate.used(), 120);
+
+        // A second one, while the first is held, is refused with the status given.
+        let mut second = Charged::new(body(&[10]), Some(Arc::clone(&gate)), refusal);
+        let err = second.frame().await.and_then(Result::err).expect("refused");
+        let status = err.downcast::<Status>().expect("a status");
+        assert_eq!(status.code(), tonic::Code::Unavailable);
+        assert_eq!((gate.used(), gate.refused()), (120, 1));
+
+        // Once the first is dropped its bytes are given back and the next body goes through.
+        drop((first, second));
+        assert_eq!(gate.used(), 0);
+        let mut third = Charged::new(body(&[40, 50]), Some(Arc::clone(&gate)), refusal);
+        let collected = (&mut third).collect().await.map(|c| c.to_bytes().len()).ok();
+        assert_eq!(collected, Some(90));
+        assert_eq!(gate.used(), 90);
+        drop(third);
+        assert_eq!((gate.used(), gate.refused()), (0, 1));
+    }
+
+    #[tokio::test]
+    async fn without_a_gate_everything_passes() {
+        let mut b = Charged::new(body(&[1 << 20, 1 << 20]), None, refusal);
+        assert_eq!((&mut b).collect().await.map(|c| c.to_bytes().len()).ok(), Some(2 << 20));
+    }
+}
