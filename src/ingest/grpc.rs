@@ -248,7 +248,7 @@ where
         if !(self.admit)() {
             return Box::pin(async { Ok(throttled().into_http()) });
         }
-        let req = req.map(|body| Charged::new(body, self.bodies.clone(), throttled));
+        let req = req.map(|body| Charged::new(body, self.bodies.clone(), self.max_request_bytes, throttled));
         let export = Export(Arc::clone(&self.export));
         let refused = Arc::clone(&self.refused);
         let max = self.max_request_bytes;

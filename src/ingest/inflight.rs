@@ -50,21 +50,38 @@ impl Inflight {
     }
 }
 
-/// A request body whose bytes are charged to an [`Inflight`] as they arrive and given back when
-/// it is dropped (once the request is decoded). Past the limit it ends in the error `refusal`
-/// makes, which tonic answers with as it is. Without a gate it passes everything through.
+/// A gRPC request body charged to an [`Inflight`] and given back when it is dropped (once the
+/// request is decoded). The first frame's message header says how long the message is, and that
+/// is charged at once: a body that cannot be held is refused before more of it is received, and
+/// one that is taken always completes (refusing bodies half-way wasted the halves, and under
+/// overload few completed). Past the limit it ends in the error `refusal` makes, which tonic
+/// answers with as it is. Without a gate it passes everything through.
 pub struct Charged<B> {
     inner: Pin<Box<B>>,
     gate: Option<Arc<Inflight>>,
+    /// Bytes charged.
     held: usize,
+    /// Bytes received.
+    received: usize,
+    /// The whole body's size, as its message header declares it (when within `max`).
+    declared: Option<usize>,
+    max: usize,
     refusal: fn() -> Status,
 }
 
 impl<B> Charged<B> {
-    /// `body`, charged to `gate` when there is one.
-    pub fn new(body: B, gate: Option<Arc<Inflight>>, refusal: fn() -> Status) -> Self {
-        Self { inner: Box::pin(body), gate, held: 0, refusal }
+    /// `body`, charged to `gate` when there is one; a declared size over `max` is not believed
+    /// (the request is refused for its size by the codec, as it arrives).
+    pub fn new(body: B, gate: Option<Arc<Inflight>>, max: usize, refusal: fn() -> Status) -> Self {
+        Self { inner: Box::pin(body), gate, held: 0, received: 0, declared: None, max, refusal }
     }
+}
+
+/// The size of a gRPC body from its first bytes: a flag byte, then the message length (u32,
+/// big-endian), then the message.
+fn declared_size(first: &[u8]) -> Option<usize> {
+    let len: [u8; 4] = first.get(1..5)?.try_into().ok()?;
+    usize::try_from(u32::from_be_bytes(len)).ok().map(|n| n.saturating_add(5))
 }
 
 impl<B> Body for Charged<B>
@@ -86,12 +103,18 @@ where
             None => return Poll::Ready(None),
         };
         if let (Some(gate), Some(data)) = (&this.gate, frame.data_ref()) {
-            let n = data.remaining();
-            if !gate.charge(n, this.held) {
-                gate.refused.fetch_add(1, Ordering::Relaxed);
-                return Poll::Ready(Some(Err(Box::new((this.refusal)()))));
+            if this.received == 0 {
+                this.declared = declared_size(data.chunk()).filter(|&n| n <= this.max.saturating_add(5));
             }
-            this.held += n;
+            this.received += data.remaining();
+            let need = this.received.max(this.declared.unwrap_or(0));
+            if need > this.held {
+                if !gate.charge(need - this.held, this.held) {
+                    gate.refused.fetch_add(1, Ordering::Relaxed);
+                    return Poll::Ready(Some(Err(Box::new((this.refusal)()))));
+                }
+                this.held = need;
+            }
         }
         Poll::Ready(Some(Ok(frame)))
     }
@@ -132,11 +155,47 @@ mod tests {
         Status::unavailable("full")
     }
 
+    const MAX: usize = 1 << 20;
+
+    /// A gRPC body declaring a message of `len` bytes, sent in frames of `frames` bytes.
+    fn grpc_body(len: u32, frames: &[usize]) -> impl Body<Data = Bytes, Error = std::convert::Infallible> {
+        let mut bytes = vec![0u8];
+        bytes.extend_from_slice(&len.to_be_bytes());
+        bytes.resize(5 + len as usize, 7);
+        let mut bytes = Bytes::from(bytes);
+        let chunks: Vec<_> = frames.iter().map(|&n| Ok(Frame::data(bytes.split_to(n.min(bytes.len()))))).collect();
+        http_body_util::StreamBody::new(futures_util::stream::iter(chunks))
+    }
+
+    #[tokio::test]
+    async fn a_body_is_charged_its_declared_size_from_its_first_frame() {
+        let gate = Arc::new(Inflight::new(300));
+        let mut held = Charged::new(grpc_body(195, &[25, 175]), Some(Arc::clone(&gate)), MAX, refusal);
+        assert_eq!(held.frame().await.map(|r| r.is_ok()), Some(true));
+        assert_eq!(gate.used(), 200, "the whole declared body is charged at its first frame");
+
+        // The next declares more than is left: refused at its first frame, not half-way.
+        let mut next = Charged::new(grpc_body(195, &[25, 175]), Some(Arc::clone(&gate)), MAX, refusal);
+        assert!(next.frame().await.is_some_and(|r| r.is_err()));
+        assert_eq!((gate.used(), gate.refused()), (200, 1));
+
+        // The one taken completes without being charged again.
+        let rest = (&mut held).collect().await.map(|c| c.to_bytes().len()).ok();
+        assert_eq!((rest, gate.used()), (Some(175), 200));
+        drop((held, next));
+
+        // A declared size over the request limit is not believed: its frames are charged as
+        // they come, so the codec, not this gate, refuses the request for its size.
+        let mut huge = Charged::new(grpc_body(195, &[25, 175]), Some(Arc::clone(&gate)), 100, refusal);
+        assert_eq!(huge.frame().await.map(|r| r.is_ok()), Some(true));
+        assert_eq!(gate.used(), 25);
+    }
+
     #[tokio::test]
     async fn bodies_past_the_limit_are_refused_until_the_others_are_done() {
         let gate = Arc::new(Inflight::new(100));
         // A first body alone may pass the limit (else it could never get through).
-        let mut first = Charged::new(body(&[60, 60]), Some(Arc::clone(&gate)), refusal);
+        let mut first = Charged::new(body(&[60, 60]), Some(Arc::clone(&gate)), MAX, refusal);
         assert_eq!(
             first.frame().await.and_then(Result::ok).and_then(|f| f.into_data().ok()).map(|d| d.len()),
             Some(60)
@@ -145,7 +204,7 @@ mod tests {
         assert_eq!(gate.used(), 120);
 
         // A second one, while the first is held, is refused with the status given.
-        let mut second = Charged::new(body(&[10]), Some(Arc::clone(&gate)), refusal);
+        let mut second = Charged::new(body(&[10]), Some(Arc::clone(&gate)), MAX, refusal);
         let err = second.frame().await.and_then(Result::err).expect("refused");
         let status = err.downcast::<Status>().expect("a status");
         assert_eq!(status.code(), tonic::Code::Unavailable);
@@ -154,7 +213,7 @@ mod tests {
         // Once the first is dropped its bytes are given back and the next body goes through.
         drop((first, second));
         assert_eq!(gate.used(), 0);
-        let mut third = Charged::new(body(&[40, 50]), Some(Arc::clone(&gate)), refusal);
+        let mut third = Charged::new(body(&[40, 50]), Some(Arc::clone(&gate)), MAX, refusal);
         let collected = (&mut third).collect().await.map(|c| c.to_bytes().len()).ok();
         assert_eq!(collected, Some(90));
         assert_eq!(gate.used(), 90);
@@ -164,7 +223,7 @@ mod tests {
 
     #[tokio::test]
     async fn without_a_gate_everything_passes() {
-        let mut b = Charged::new(body(&[1 << 20, 1 << 20]), None, refusal);
+        let mut b = Charged::new(body(&[1 << 20, 1 << 20]), None, MAX, refusal);
         assert_eq!((&mut b).collect().await.map(|c| c.to_bytes().len()).ok(), Some(2 << 20));
     }
 }
