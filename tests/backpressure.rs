@@ -105,3 +105,74 @@ async fn a_full_queue_throttles_with_retry_hints() {
     let _ = stop_tx.send(());
     server.await.expect("join").expect("clean stop");
 }
+
+#[tokio::test]
+async fn a_grpc_body_that_does_not_fit_the_bodies_share_is_refused_before_it_is_read() {
+    let dir = tempfile::tempdir().expect("dir");
+    let cfg = Config {
+        otlp_grpc: "127.0.0.1:0".into(),
+        otlp_http: "127.0.0.1:0".into(),
+        api: "127.0.0.1:0".into(),
+        data_dir: Some(dir.path().to_path_buf()),
+        ..Config::default()
+    };
+    // 4 MiB of budget: the bodies in flight may hold 5% of it, ~210 KB.
+    let budget = 4 << 20;
+    let share = budget / 100 * agentops_cockpit::engine::BODIES_SHARE_PERCENT;
+    let declared = share - 100;
+    let cockpit =
+        serve::Cockpit::start(&cfg, EngineConfig { memory_budget: budget, data_dir: None, ..EngineConfig::default() })
+            .expect("cockpit");
+    let engine = Arc::clone(&cockpit.engine);
+    let listeners = serve::bind(&cfg).await.expect("bind");
+    let addrs: serde_json::Value = serde_json::from_str(&listeners.address_record()).expect("record");
+    let grpc_addr = addrs["otlp_grpc"].as_str().expect("grpc").to_owned();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        serve::run(&cfg, cockpit, listeners, async {
+            let _ = stop_rx.await;
+        })
+        .await
+    });
+
+    // A sender starts an export of nearly the whole share and stalls after its first kilobyte.
+    let tcp = tokio::net::TcpStream::connect(&grpc_addr).await.expect("tcp");
+    let (h2, connection) = h2::client::handshake(tcp).await.expect("h2 handshake");
+    tokio::spawn(connection);
+    let mut h2 = h2.ready().await.expect("h2 ready");
+    let head =
+        http::Request::post(format!("http://{grpc_addr}/opentelemetry.proto.collector.trace.v1.TraceService/Export"))
+            .header("content-type", "application/grpc")
+            .header("te", "trailers")
+            .body(())
+            .expect("request");
+    let (_answer, mut stalled) = h2.send_request(head, false).expect("send");
+    stalled.send_data(bytes::Bytes::from(grpc_frame(&[0u8; 1000], Some(declared as u32))), false).expect("first frame");
+    let waited = std::time::Instant::now();
+    while engine.bodies().used() < declared + 5 {
+        assert!(waited.elapsed() < std::time::Duration::from_secs(10), "the stalled body was never charged");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(engine.bodies().used(), declared + 5, "charged its declared size, not the kilobyte received");
+
+    // Another export does not fit beside it: throttled, with the retry hint.
+    let mut grpc = TraceServiceClient::connect(format!("http://{grpc_addr}")).await.expect("connect");
+    let err = grpc.export(request("t", run_spans(1, "a"))).await.expect_err("no room for its body");
+    assert_eq!(err.code(), tonic::Code::Unavailable);
+    let retry = err.get_details_retry_info().expect("RetryInfo detail");
+    assert_eq!(retry.retry_delay, Some(std::time::Duration::from_secs(1)));
+
+    // The stalled sender gives up: its charge is given back, and the retry goes through.
+    stalled.send_reset(h2::Reason::CANCEL);
+    let waited = std::time::Instant::now();
+    while engine.bodies().used() > 0 {
+        assert!(waited.elapsed() < std::time::Duration::from_secs(10), "the charge was never given back");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    grpc.export(request("t", run_spans(1, "a"))).await.expect("accepted once the body is gone");
+    engine.flush().await;
+    let stats = engine.stats();
+    assert_eq!((stats.spans_accepted, stats.requests_throttled), (4, 1));
+    let _ = stop_tx.send(());
+    server.await.expect("join").expect("clean stop");
+}
