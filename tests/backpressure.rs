@@ -12,32 +12,54 @@ use tonic_types::StatusExt;
 mod common;
 use common::*;
 
-#[tokio::test]
-async fn a_full_queue_throttles_with_retry_hints() {
-    let dir = tempfile::tempdir().expect("dir");
-    let cfg = Config {
-        otlp_grpc: "127.0.0.1:0".into(),
-        otlp_http: "127.0.0.1:0".into(),
-        api: "127.0.0.1:0".into(),
-        data_dir: Some(dir.path().to_path_buf()),
-        ..Config::default()
-    };
-    let cockpit =
-        serve::Cockpit::start(&cfg, EngineConfig { queue_capacity: 4, data_dir: None, ..EngineConfig::default() })
-            .expect("cockpit");
-    let engine = Arc::clone(&cockpit.engine);
-    let listeners = serve::bind(&cfg).await.expect("bind");
-    let addrs: serde_json::Value = serde_json::from_str(&listeners.address_record()).expect("record");
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn({
-        async move {
+/// A cockpit served in this process (so the test can reach its engine) on ephemeral ports.
+struct InProcess {
+    engine: Arc<agentops_cockpit::engine::Engine>,
+    addrs: serde_json::Value,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<Result<(), String>>,
+    _dir: tempfile::TempDir,
+}
+
+impl InProcess {
+    async fn start(engine: EngineConfig) -> Self {
+        let dir = tempfile::tempdir().expect("dir");
+        let cfg = Config {
+            otlp_grpc: "127.0.0.1:0".into(),
+            otlp_http: "127.0.0.1:0".into(),
+            api: "127.0.0.1:0".into(),
+            data_dir: Some(dir.path().to_path_buf()),
+            ..Config::default()
+        };
+        let cockpit = serve::Cockpit::start(&cfg, EngineConfig { data_dir: None, ..engine }).expect("cockpit");
+        let engine = Arc::clone(&cockpit.engine);
+        let listeners = serve::bind(&cfg).await.expect("bind");
+        let addrs = serde_json::from_str(&listeners.address_record()).expect("record");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
             serve::run(&cfg, cockpit, listeners, async {
-                let _ = stop_rx.await;
+                let _ = stopped.await;
             })
             .await
-        }
-    });
-    let http = format!("http://{}/v1/traces", addrs["otlp_http"].as_str().expect("http"));
+        });
+        Self { engine, addrs, stop, server, _dir: dir }
+    }
+
+    fn addr(&self, name: &str) -> String {
+        self.addrs[name].as_str().expect("address").to_owned()
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.server.await.expect("join").expect("clean stop");
+    }
+}
+
+#[tokio::test]
+async fn a_full_queue_throttles_with_retry_hints() {
+    let cockpit = InProcess::start(EngineConfig { queue_capacity: 4, ..EngineConfig::default() }).await;
+    let engine = Arc::clone(&cockpit.engine);
+    let http = format!("http://{}/v1/traces", cockpit.addr("otlp_http"));
     let client = reqwest::Client::new();
     let post = |spans: Vec<opentelemetry_proto::tonic::trace::v1::Span>| {
         let body = request("t", spans).encode_to_vec();
@@ -65,9 +87,7 @@ async fn a_full_queue_throttles_with_retry_hints() {
     let resp = post(run_spans(3, "support-triage")).await.expect("post");
     assert_eq!(resp.status(), 429);
     assert_eq!(resp.headers()["retry-after"], "1");
-    let mut grpc = TraceServiceClient::connect(format!("http://{}", addrs["otlp_grpc"].as_str().expect("grpc")))
-        .await
-        .expect("connect");
+    let mut grpc = TraceServiceClient::connect(format!("http://{}", cockpit.addr("otlp_grpc"))).await.expect("connect");
     let err = grpc.export(request("t", run_spans(2, "a"))).await.expect_err("throttled");
     assert_eq!(err.code(), tonic::Code::Unavailable);
     let retry = err.get_details_retry_info().expect("RetryInfo detail");
@@ -102,38 +122,18 @@ async fn a_full_queue_throttles_with_retry_hints() {
     let stats = engine.stats();
     assert_eq!((stats.spans_accepted, stats.spans_throttled, stats.requests_throttled), (3 + 1 + 4 + 4, 4 + 4 + 4, 4));
     assert_eq!(stats.spans_stored + stats.spans_deduplicated, 12);
-    let _ = stop_tx.send(());
-    server.await.expect("join").expect("clean stop");
+    cockpit.stop().await;
 }
 
 #[tokio::test]
 async fn a_grpc_body_that_does_not_fit_the_bodies_share_is_refused_before_it_is_read() {
-    let dir = tempfile::tempdir().expect("dir");
-    let cfg = Config {
-        otlp_grpc: "127.0.0.1:0".into(),
-        otlp_http: "127.0.0.1:0".into(),
-        api: "127.0.0.1:0".into(),
-        data_dir: Some(dir.path().to_path_buf()),
-        ..Config::default()
-    };
     // 4 MiB of budget: the bodies in flight may hold 5% of it, ~210 KB.
     let budget = 4 << 20;
     let share = budget / 100 * agentops_cockpit::engine::BODIES_SHARE_PERCENT;
     let declared = share - 100;
-    let cockpit =
-        serve::Cockpit::start(&cfg, EngineConfig { memory_budget: budget, data_dir: None, ..EngineConfig::default() })
-            .expect("cockpit");
+    let cockpit = InProcess::start(EngineConfig { memory_budget: budget, ..EngineConfig::default() }).await;
     let engine = Arc::clone(&cockpit.engine);
-    let listeners = serve::bind(&cfg).await.expect("bind");
-    let addrs: serde_json::Value = serde_json::from_str(&listeners.address_record()).expect("record");
-    let grpc_addr = addrs["otlp_grpc"].as_str().expect("grpc").to_owned();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        serve::run(&cfg, cockpit, listeners, async {
-            let _ = stop_rx.await;
-        })
-        .await
-    });
+    let grpc_addr = cockpit.addr("otlp_grpc");
 
     // A sender starts an export of nearly the whole share and stalls after its first kilobyte.
     let tcp = tokio::net::TcpStream::connect(&grpc_addr).await.expect("tcp");
@@ -173,6 +173,5 @@ async fn a_grpc_body_that_does_not_fit_the_bodies_share_is_refused_before_it_is_
     engine.flush().await;
     let stats = engine.stats();
     assert_eq!((stats.spans_accepted, stats.requests_throttled), (4, 1));
-    let _ = stop_tx.send(());
-    server.await.expect("join").expect("clean stop");
+    cockpit.stop().await;
 }
