@@ -93,11 +93,10 @@ async fn a_full_queue_throttles_with_retry_hints() {
     let retry = err.get_details_retry_info().expect("RetryInfo detail");
     assert_eq!(retry.retry_delay, Some(std::time::Duration::from_secs(1)));
 
-    // No room at all: gRPC exports are refused at the door, before the body is read, with the
-    // same answer (the spans of a request never read are not known, so only the request is
-    // counted). HTTP/1.1 bodies are still read: a server that answers before reading the body
-    // closes the connection under a client still sending it, which then sees an error instead
-    // of the 429.
+    // No room at all: refused at the door, with the same answers, before the body is parsed (over
+    // gRPC before it is even received; an HTTP/1.1 body is read to its end and thrown away, so
+    // that the connection survives). The spans of a request never parsed are not known, so only
+    // the request is counted.
     assert_eq!(post(last.clone()).await.expect("post").status(), 200);
     let resp = post(run_spans(3, "support-triage")).await.expect("post");
     assert_eq!(resp.status(), 429);
@@ -117,10 +116,10 @@ async fn a_full_queue_throttles_with_retry_hints() {
     grpc.export(request("t", run_spans(2, "a"))).await.expect("accepted after the stall");
     engine.flush().await;
     // (The counts are read only now: reading them takes the store's lock, which the stall holds.)
-    // Four requests throttled; the spans of the three read before refusal, not of the one at the
+    // Four requests throttled; the spans of the two read before refusal, not of the two at the
     // door.
     let stats = engine.stats();
-    assert_eq!((stats.spans_accepted, stats.spans_throttled, stats.requests_throttled), (3 + 1 + 4 + 4, 4 + 4 + 4, 4));
+    assert_eq!((stats.spans_accepted, stats.spans_throttled, stats.requests_throttled), (3 + 1 + 4 + 4, 4 + 4, 4));
     assert_eq!(stats.spans_stored + stats.spans_deduplicated, 12);
     cockpit.stop().await;
 }
@@ -155,7 +154,16 @@ async fn a_grpc_body_that_does_not_fit_the_bodies_share_is_refused_before_it_is_
     }
     assert_eq!(engine.bodies().used(), declared + 5, "charged its declared size, not the kilobyte received");
 
-    // Another export does not fit beside it: throttled, with the retry hint.
+    // Another export does not fit beside it, over either receiver: throttled, with the retry hint.
+    let http = reqwest::Client::new()
+        .post(format!("http://{}/v1/traces", cockpit.addr("otlp_http")))
+        .header("content-type", "application/x-protobuf")
+        .body(request("t", run_spans(2, "a")).encode_to_vec())
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(http.status().as_u16(), 429);
+    assert_eq!(http.headers()["retry-after"], "1");
     let mut grpc = TraceServiceClient::connect(format!("http://{grpc_addr}")).await.expect("connect");
     let err = grpc.export(request("t", run_spans(1, "a"))).await.expect_err("no room for its body");
     assert_eq!(err.code(), tonic::Code::Unavailable);
@@ -172,6 +180,6 @@ async fn a_grpc_body_that_does_not_fit_the_bodies_share_is_refused_before_it_is_
     grpc.export(request("t", run_spans(1, "a"))).await.expect("accepted once the body is gone");
     engine.flush().await;
     let stats = engine.stats();
-    assert_eq!((stats.spans_accepted, stats.requests_throttled), (4, 1));
+    assert_eq!((stats.spans_accepted, stats.requests_throttled), (4, 2));
     cockpit.stop().await;
 }

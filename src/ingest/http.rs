@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use futures_util::StreamExt;
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
@@ -108,6 +109,21 @@ async fn export(State(st): State<HttpIngest>, headers: HeaderMap, raw: Body, sig
         return error(enc, StatusCode::UNAUTHORIZED, code::UNAUTHENTICATED, "missing or wrong bearer token".into());
     }
     let limit = st.max_request_bytes;
+    // Refused requests are still read to their end, without being kept: an HTTP/1.1 server that
+    // answers first closes the connection under a client still sending, which then sees a broken
+    // connection instead of the 429 and its Retry-After.
+    if st.engine.admit().is_err() {
+        drain(raw, limit).await;
+        return throttled(enc);
+    }
+    let declared = header_str(header::CONTENT_LENGTH).and_then(|v| v.trim().parse::<usize>().ok());
+    let _held = match declared.filter(|&n| n <= limit).map(|n| st.engine.bodies().hold(n)) {
+        Some(None) => {
+            drain(raw, limit).await;
+            return throttled(enc);
+        }
+        held => held.flatten(),
+    };
     let raw = match axum::body::to_bytes(raw, limit).await {
         Ok(b) => b,
         Err(_) => return too_large(enc, limit),
@@ -172,6 +188,18 @@ async fn export(State(st): State<HttpIngest>, headers: HeaderMap, raw: Body, sig
             });
             let json = partial_json("rejectedLogRecords", &c);
             answer(enc, st.engine.submit_logs(c), ExportLogsServiceResponse { partial_success: partial }, json)
+        }
+    }
+}
+
+/// Reads a body to its end (or past `limit`) without keeping it.
+async fn drain(body: Body, limit: usize) {
+    let mut chunks = body.into_data_stream();
+    let mut seen = 0usize;
+    while let Some(Ok(chunk)) = chunks.next().await {
+        seen = seen.saturating_add(chunk.len());
+        if seen > limit {
+            break;
         }
     }
 }

@@ -1,5 +1,7 @@
 //! Request bodies being received, held under a share of the memory budget: under overload
 //! every sender has a batch in flight, and those bytes are memory the store does not account for.
+//! gRPC bodies are charged the size their message header declares ([`Charged`]), OTLP/HTTP
+//! bodies their `Content-Length` ([`Inflight::hold`]).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -47,6 +49,32 @@ impl Inflight {
     /// Requests refused so far for want of room.
     pub fn refused(&self) -> u64 {
         self.refused.load(Ordering::Relaxed)
+    }
+}
+
+/// Bytes held against an [`Inflight`] until dropped.
+#[derive(Debug)]
+pub struct Hold {
+    gate: Arc<Inflight>,
+    n: usize,
+}
+
+impl Inflight {
+    /// Holds `n` bytes, or `None` (counted as refused) when they do not fit beside the bodies in
+    /// flight; alone, any size fits.
+    pub fn hold(self: &Arc<Self>, n: usize) -> Option<Hold> {
+        if self.charge(n, 0) {
+            Some(Hold { gate: Arc::clone(self), n })
+        } else {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            None
+        }
+    }
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        self.gate.release(self.n);
     }
 }
 
@@ -219,6 +247,21 @@ mod tests {
         assert_eq!(gate.used(), 90);
         drop(third);
         assert_eq!((gate.used(), gate.refused()), (0, 1));
+    }
+
+    #[test]
+    fn a_hold_fits_beside_the_others_or_is_refused_and_gives_back_its_bytes() {
+        let gate = Arc::new(Inflight::new(100));
+        let big = gate.hold(150).expect("alone, any size fits");
+        assert!(gate.hold(1).is_none());
+        assert_eq!((gate.used(), gate.refused()), (150, 1));
+        drop(big);
+        let a = gate.hold(60).expect("fits");
+        assert!(gate.hold(50).is_none());
+        let b = gate.hold(40).expect("fits beside");
+        assert_eq!((gate.used(), gate.refused()), (100, 2));
+        drop((a, b));
+        assert_eq!(gate.used(), 0);
     }
 
     #[tokio::test]
