@@ -289,10 +289,10 @@ impl Engine {
         }
     }
 
-    /// Whether a gRPC export may be read at all: with less than [`DOOR_ROOM_PERCENT`] of the
-    /// queue free, it is refused at the door, before its body is received and parsed. Under
-    /// overload that work would end in the same answer, and bodies held while they are read are
-    /// memory outside the budget's accounting. Such a request is counted in `requests_throttled`;
+    /// Whether an export may be read at all: with less than [`DOOR_ROOM_PERCENT`] of the queue
+    /// free, it is refused at the door, before its body is parsed (a gRPC body before it is even
+    /// received). Under overload that work would end in the same answer, and bodies held while
+    /// they are read are memory outside the budget's accounting. Such a request is counted in `requests_throttled`;
     /// its spans are not known, so `spans_throttled` does not count them.
     pub fn admit(&self) -> Result<(), Throttled> {
         let needed = (self.config.queue_capacity / 100 * DOOR_ROOM_PERCENT).max(1);

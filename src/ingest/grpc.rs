@@ -19,7 +19,7 @@ use tonic::server::{NamedService, UnaryService};
 use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use super::inflight::{Charged, Inflight};
+use super::inflight::Charged;
 use super::json::Decoded;
 use super::{convert, salvage, wire};
 use crate::engine::{Engine, Throttled};
@@ -146,19 +146,12 @@ impl Incoming for Decoded<ExportLogsServiceRequest> {
 /// What a service does with a request.
 type ExportFn<R> = dyn Fn(Request<R>) -> Result<Response<<R as Incoming>::Answer>, Status> + Send + Sync;
 
-/// Called for a request whose body cannot be decoded.
-type RefusedFn = dyn Fn() + Send + Sync;
-
-/// Asked before a request's body is read: `false` refuses it as throttled.
-type AdmitFn = dyn Fn() -> bool + Send + Sync;
-
 /// One OTLP service (its one method, Export) over requests decoded by [`Incoming`]. Gzip
 /// accepted.
 pub struct ExportService<R: Incoming> {
     export: Arc<ExportFn<R>>,
-    refused: Arc<RefusedFn>,
-    admit: Arc<AdmitFn>,
-    bodies: Option<Arc<Inflight>>,
+    /// The engine that guards the door, when there is one (see [`ExportService::guarded_by`]).
+    engine: Option<Arc<Engine>>,
     max_request_bytes: usize,
 }
 
@@ -166,9 +159,7 @@ impl<R: Incoming> Clone for ExportService<R> {
     fn clone(&self) -> Self {
         Self {
             export: Arc::clone(&self.export),
-            refused: Arc::clone(&self.refused),
-            admit: Arc::clone(&self.admit),
-            bodies: self.bodies.clone(),
+            engine: self.engine.clone(),
             max_request_bytes: self.max_request_bytes,
         }
     }
@@ -180,33 +171,14 @@ impl<R: Incoming> ExportService<R> {
         export: impl Fn(Request<R>) -> Result<Response<R::Answer>, Status> + Send + Sync + 'static,
         max_request_bytes: usize,
     ) -> Self {
-        Self {
-            export: Arc::new(export),
-            refused: Arc::new(|| {}),
-            admit: Arc::new(|| true),
-            bodies: None,
-            max_request_bytes,
-        }
+        Self { export: Arc::new(export), engine: None, max_request_bytes }
     }
 
-    /// Asks `admit` before reading each request; a request it refuses is answered throttled
-    /// without its body being read.
-    pub fn admitted_by(mut self, admit: impl Fn() -> bool + Send + Sync + 'static) -> Self {
-        self.admit = Arc::new(admit);
-        self
-    }
-
-    /// Charges the bodies being received to `gate`; one that would pass its limit is answered
-    /// throttled.
-    pub fn bodies_under(mut self, gate: Arc<Inflight>) -> Self {
-        self.bodies = Some(gate);
-        self
-    }
-
-    /// Calls `refused` for every request whose body cannot be decoded (it never reaches the
-    /// export function), so that such requests are counted.
-    pub fn on_refused(mut self, refused: impl Fn() + Send + Sync + 'static) -> Self {
-        self.refused = Arc::new(refused);
+    /// Guards the service with `engine`: a request is refused at its door while the queue is
+    /// nearly full ([`Engine::admit`]), its body is charged to the bodies' share of the memory
+    /// budget ([`Engine::bodies`]), and a body that cannot be decoded is counted.
+    pub fn guarded_by(mut self, engine: Arc<Engine>) -> Self {
+        self.engine = Some(engine);
         self
     }
 }
@@ -245,17 +217,18 @@ where
         if method != Some(R::SERVICE) {
             return Box::pin(async { Ok(Status::unimplemented("no such method").into_http()) });
         }
-        if !(self.admit)() {
+        if self.engine.as_ref().is_some_and(|e| e.admit().is_err()) {
             return Box::pin(async { Ok(throttled().into_http()) });
         }
-        let req = req.map(|body| Charged::new(body, self.bodies.clone(), self.max_request_bytes, throttled));
-        let export = Export(Arc::clone(&self.export));
-        let refused = Arc::clone(&self.refused);
         let max = self.max_request_bytes;
+        let bodies = self.engine.as_ref().map(|e| Arc::clone(e.bodies()));
+        let req = req.map(|body| Charged::new(body, bodies, max, throttled));
+        let export = Export(Arc::clone(&self.export));
+        let engine = self.engine.clone();
         Box::pin(async move {
             let mut accept = EnabledCompressionEncodings::default();
             accept.enable(CompressionEncoding::Gzip);
-            let mut grpc = tonic::server::Grpc::new(ExportCodec::<R>(refused, PhantomData))
+            let mut grpc = tonic::server::Grpc::new(ExportCodec::<R>(engine, PhantomData))
                 .apply_compression_config(accept, EnabledCompressionEncodings::default())
                 .apply_max_message_size_config(Some(max), None);
             Ok(grpc.unary(export, req).await)
@@ -264,13 +237,13 @@ where
 }
 
 /// The services' codec: the request is taken as one `Bytes` and read by [`Incoming::decode`].
-struct ExportCodec<R>(Arc<RefusedFn>, PhantomData<fn() -> R>);
+struct ExportCodec<R>(Option<Arc<Engine>>, PhantomData<fn() -> R>);
 
 /// Encodes the answer.
 struct AnswerEncoder<R>(PhantomData<fn() -> R>);
 
-/// Decodes the request, telling the service's `refused` when it cannot.
-struct RequestDecoder<R>(Arc<RefusedFn>, PhantomData<fn() -> R>);
+/// Decodes the request, counting it with the engine when it cannot.
+struct RequestDecoder<R>(Option<Arc<Engine>>, PhantomData<fn() -> R>);
 
 impl<R: Incoming> Codec for ExportCodec<R> {
     type Encode = R::Answer;
@@ -283,7 +256,7 @@ impl<R: Incoming> Codec for ExportCodec<R> {
     }
 
     fn decoder(&mut self) -> Self::Decoder {
-        RequestDecoder(Arc::clone(&self.0), PhantomData)
+        RequestDecoder(self.0.clone(), PhantomData)
     }
 }
 
@@ -301,7 +274,11 @@ impl<R: Incoming> Decoder for RequestDecoder<R> {
     type Error = Status;
 
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Status> {
-        R::decode(buf.copy_to_bytes(buf.remaining())).map(Some).inspect_err(|_| (self.0)())
+        R::decode(buf.copy_to_bytes(buf.remaining())).map(Some).inspect_err(|_| {
+            if let Some(engine) = &self.0 {
+                engine.count_invalid_request();
+            }
+        })
     }
 }
 
@@ -314,22 +291,11 @@ pub async fn serve(
 ) -> Result<(), tonic::transport::Error> {
     let (for_traces, for_metrics) = (ingest.clone(), ingest.clone());
     let engine = Arc::clone(&ingest.engine);
-    let refused = move || engine.count_invalid_request();
-    let engine = Arc::clone(&ingest.engine);
-    let bodies = Arc::clone(engine.bodies());
-    let admit = move || engine.admit().is_ok();
-    let traces = ExportService::new(move |req| for_traces.export_traces(req), max_request_bytes)
-        .on_refused(refused.clone())
-        .admitted_by(admit.clone())
-        .bodies_under(Arc::clone(&bodies));
+    let traces =
+        ExportService::new(move |req| for_traces.export_traces(req), max_request_bytes).guarded_by(Arc::clone(&engine));
     let metrics = ExportService::new(move |req| for_metrics.export_metrics(req), max_request_bytes)
-        .on_refused(refused.clone())
-        .admitted_by(admit.clone())
-        .bodies_under(Arc::clone(&bodies));
-    let logs = ExportService::new(move |req| ingest.export_logs(req), max_request_bytes)
-        .on_refused(refused)
-        .admitted_by(admit)
-        .bodies_under(bodies);
+        .guarded_by(Arc::clone(&engine));
+    let logs = ExportService::new(move |req| ingest.export_logs(req), max_request_bytes).guarded_by(engine);
     server_builder()
         .layer(tower_layer_status_fix())
         .add_service(traces)

@@ -112,17 +112,15 @@ async fn export(State(st): State<HttpIngest>, headers: HeaderMap, raw: Body, sig
     // Refused requests are still read to their end, without being kept: an HTTP/1.1 server that
     // answers first closes the connection under a client still sending, which then sees a broken
     // connection instead of the 429 and its Retry-After.
-    if st.engine.admit().is_err() {
+    // Past the door, a body with a length holds it in the bodies' share while it is read.
+    let declared = header_str(header::CONTENT_LENGTH).and_then(|v| v.trim().parse::<usize>().ok());
+    let admitted = st.engine.admit().ok().and_then(|()| match declared.filter(|&n| n <= limit) {
+        Some(n) => st.engine.bodies().hold(n).map(Some),
+        None => Some(None),
+    });
+    let Some(_held) = admitted else {
         drain(raw, limit).await;
         return throttled(enc);
-    }
-    let declared = header_str(header::CONTENT_LENGTH).and_then(|v| v.trim().parse::<usize>().ok());
-    let _held = match declared.filter(|&n| n <= limit).map(|n| st.engine.bodies().hold(n)) {
-        Some(None) => {
-            drain(raw, limit).await;
-            return throttled(enc);
-        }
-        held => held.flatten(),
     };
     let raw = match axum::body::to_bytes(raw, limit).await {
         Ok(b) => b,

@@ -26,15 +26,26 @@ impl Inflight {
         Self { used: AtomicUsize::new(0), limit, refused: AtomicU64::new(0) }
     }
 
-    /// Takes `n` more bytes for a body that holds `mine` already. Refused past the limit, unless
-    /// that body is alone in flight: a request larger than the limit would otherwise never get
-    /// through, and the request size limit bounds it anyway.
+    /// Takes `n` more bytes for a body that holds `mine` already. Refused (and counted) past the
+    /// limit, unless that body is alone in flight: a request larger than the limit would
+    /// otherwise never get through, and the request size limit bounds it anyway.
     fn charge(&self, n: usize, mine: usize) -> bool {
-        self.used
+        let taken = self
+            .used
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
                 (used == mine || used.saturating_add(n) <= self.limit).then_some(used.saturating_add(n))
             })
-            .is_ok()
+            .is_ok();
+        if !taken {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+        }
+        taken
+    }
+
+    /// Holds `n` bytes, or `None` (counted as refused) when they do not fit beside the bodies in
+    /// flight; alone, any size fits.
+    pub fn hold(self: &Arc<Self>, n: usize) -> Option<Hold> {
+        self.charge(n, 0).then(|| Hold { gate: Arc::clone(self), n })
     }
 
     fn release(&self, n: usize) {
@@ -57,19 +68,6 @@ impl Inflight {
 pub struct Hold {
     gate: Arc<Inflight>,
     n: usize,
-}
-
-impl Inflight {
-    /// Holds `n` bytes, or `None` (counted as refused) when they do not fit beside the bodies in
-    /// flight; alone, any size fits.
-    pub fn hold(self: &Arc<Self>, n: usize) -> Option<Hold> {
-        if self.charge(n, 0) {
-            Some(Hold { gate: Arc::clone(self), n })
-        } else {
-            self.refused.fetch_add(1, Ordering::Relaxed);
-            None
-        }
-    }
 }
 
 impl Drop for Hold {
@@ -138,7 +136,6 @@ where
             let need = this.received.max(this.declared.unwrap_or(0));
             if need > this.held {
                 if !gate.charge(need - this.held, this.held) {
-                    gate.refused.fetch_add(1, Ordering::Relaxed);
                     return Poll::Ready(Some(Err(Box::new((this.refusal)()))));
                 }
                 this.held = need;
