@@ -39,8 +39,12 @@ pub struct Snapshot {
     pub summary: Summary,
     /// Ingest counters.
     pub stats: Option<Stats>,
-    /// Spans accepted per second, over the last refresh.
+    /// Spans accepted per second, over the last few seconds.
     pub ingest_rate: f64,
+    /// Export requests refused per second for load over the last few seconds: while above
+    /// zero, the figures are missing what those requests carried.
+    #[serde(default)]
+    pub refused_rate: f64,
     /// Sparkline data.
     pub series: Series,
     /// Policy.
@@ -71,7 +75,7 @@ pub fn take_snapshot(cockpit: &Cockpit, window: u64) -> Snapshot {
     let approvals = control.approvals(None);
     let summary = engine.summary(window, None, crate::control::count_approvals(&approvals, window, None));
     let stats = engine.stats();
-    let ingest_rate = engine.ingest_rate(stats.spans_accepted);
+    let rates = engine.ingest_rates(&stats);
     let policy = control.policy();
     let mut agents = engine.known_agents();
     agents.extend(policy.layers.keys().filter(|k| *k != "*").map(|k| k.split('@').next().unwrap_or(k).to_owned()));
@@ -95,7 +99,8 @@ pub fn take_snapshot(cockpit: &Cockpit, window: u64) -> Snapshot {
     Snapshot {
         summary,
         stats: Some(stats),
-        ingest_rate,
+        ingest_rate: rates.spans_in,
+        refused_rate: rates.refused,
         series: engine.series(window, SLICES),
         policy: PolicyView {
             revision: policy.revision,

@@ -328,3 +328,25 @@ async fn a_narrow_header_keeps_the_states_an_operator_must_not_miss() {
     }
     assert!(!narrow.contains("AgentOps Cockpit") && !narrow.contains("consoles"), "{narrow:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_header_says_when_ingest_is_shedding_load_even_at_80_columns() {
+    let (s, _) = data().await;
+    let theme = theme(Depth::None);
+    let header =
+        |s: &Snapshot, w: u16| text(&render(&app_with(s), w, 24, &theme)).lines().next().unwrap_or_default().to_owned();
+    // Nothing refused: no warning.
+    assert!(!header(s, 200).contains("shedding"), "{:?}", header(s, 200));
+    let mut shedding = s.clone();
+    shedding.ingest_rate = 82_000.0;
+    shedding.refused_rate = 37.4;
+    // Beside the alerts and the open incident at 80 columns; the rate gives way first.
+    let narrow = header(&shedding, 80);
+    for part in ["⚠ shedding 37 req/s", "SEV-1 #1 open", "⚠ 3 alerts"] {
+        assert!(narrow.contains(part), "{part} missing from {narrow:?}");
+    }
+    assert!(!narrow.contains("/s in"), "{narrow:?}");
+    // A few refusals over the window are not rounded away.
+    shedding.refused_rate = 0.2;
+    assert!(header(&shedding, 200).contains("⚠ shedding 0.2 req/s"), "{:?}", header(&shedding, 200));
+}

@@ -117,7 +117,7 @@ pub struct Engine {
     alerts: Arc<Mutex<AlertBook>>,
     alert_inputs: Arc<RwLock<AlertInputs>>,
     alerts_opened: tokio::sync::broadcast::Sender<crate::analytics::alerts::Active>,
-    rate_samples: Mutex<VecDeque<(std::time::Instant, u64)>>,
+    rate_samples: Mutex<VecDeque<RateSample>>,
     tx: mpsc::UnboundedSender<Job>,
     permits: Arc<Semaphore>,
     bodies: Arc<Inflight>,
@@ -140,14 +140,34 @@ const RATE_OVER: std::time::Duration = std::time::Duration::from_secs(5);
 /// How long rate samples are kept.
 const RATE_KEPT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Accepted spans per second since the newest sample at least [`RATE_OVER`] old (the oldest
-/// there is, early on).
-fn rate_since(samples: &VecDeque<(std::time::Instant, u64)>, now: std::time::Instant, accepted_now: u64) -> f64 {
-    let base = samples.iter().rev().find(|(t, _)| now.duration_since(*t) >= RATE_OVER).or(samples.front());
-    base.map_or(0.0, |(t, n)| {
-        let dt = now.duration_since(*t).as_secs_f64();
-        if dt > 0.0 { accepted_now.saturating_sub(*n) as f64 / dt } else { 0.0 }
+/// The cumulative counts the rates are taken from, at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RateSample {
+    at: std::time::Instant,
+    /// Spans accepted.
+    accepted: u64,
+    /// Export requests refused for load (`requests_throttled`).
+    refused: u64,
+}
+
+/// How fast a counter grew since the newest sample at least [`RATE_OVER`] old (the oldest there
+/// is, early on), per second; `count` picks the counter.
+fn rate_since(samples: &VecDeque<RateSample>, now: RateSample, count: fn(&RateSample) -> u64) -> f64 {
+    let base = samples.iter().rev().find(|s| now.at.duration_since(s.at) >= RATE_OVER).or(samples.front());
+    base.map_or(0.0, |s| {
+        let dt = now.at.duration_since(s.at).as_secs_f64();
+        if dt > 0.0 { count(&now).saturating_sub(count(s)) as f64 / dt } else { 0.0 }
     })
+}
+
+/// The ingest rates a console shows, over the last few seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct IngestRates {
+    /// Spans accepted per second.
+    pub spans_in: f64,
+    /// Export requests refused per second because ingest is over capacity (shed load: what
+    /// they carried is not in the figures).
+    pub refused: f64,
 }
 
 /// The hot store's share of the memory budget. The rest is for what flat-out ingest holds
@@ -493,16 +513,24 @@ impl Engine {
         s
     }
 
-    /// Spans accepted per second over the last few seconds (any reader may ask; the samples are
-    /// shared, so several consoles see the same rate).
-    pub fn ingest_rate(&self, accepted_now: u64) -> f64 {
-        let now = std::time::Instant::now();
+    /// Spans accepted and exports refused per second over the last few seconds, from `stats`
+    /// just taken (any reader may ask; the samples are shared, so several consoles see the same
+    /// rates).
+    pub fn ingest_rates(&self, stats: &Stats) -> IngestRates {
+        let now = RateSample {
+            at: std::time::Instant::now(),
+            accepted: stats.spans_accepted,
+            refused: stats.requests_throttled,
+        };
         let mut samples = self.rate_samples.lock();
-        samples.push_back((now, accepted_now));
-        while samples.front().is_some_and(|(t, _)| now.duration_since(*t) > RATE_KEPT) {
+        samples.push_back(now);
+        while samples.front().is_some_and(|s| now.at.duration_since(s.at) > RATE_KEPT) {
             samples.pop_front();
         }
-        rate_since(&samples, now, accepted_now)
+        IngestRates {
+            spans_in: rate_since(&samples, now, |s| s.accepted),
+            refused: rate_since(&samples, now, |s| s.refused),
+        }
     }
 
     /// Agents the engine knows: in the hot window or in the rollups.
@@ -725,13 +753,29 @@ mod tests {
     #[test]
     fn the_rate_averages_bursts_over_five_seconds() {
         let t0 = Instant::now();
-        let at = |s: u64| t0 + Duration::from_secs(s);
+        let at = |s: u64, accepted: u64| RateSample { at: t0 + Duration::from_secs(s), accepted, refused: 0 };
+        let spans = |s: &RateSample| s.accepted;
         // 500 spans in a burst at 2 s, nothing since: still 500 over the last 6 s.
-        let samples: VecDeque<_> = [(at(0), 0), (at(2), 500), (at(5), 500), (at(6), 500)].into();
-        assert!((rate_since(&samples, at(6), 500) - 500.0 / 6.0).abs() < 1e-9);
+        let samples: VecDeque<_> = [at(0, 0), at(2, 500), at(5, 500), at(6, 500)].into();
+        assert!((rate_since(&samples, at(6, 500), spans) - 500.0 / 6.0).abs() < 1e-9);
         // Early on, against the oldest sample.
-        let samples: VecDeque<_> = [(at(0), 0), (at(2), 300)].into();
-        assert!((rate_since(&samples, at(2), 300) - 150.0).abs() < 1e-9);
-        assert_eq!(rate_since(&VecDeque::new(), at(0), 0), 0.0);
+        let samples: VecDeque<_> = [at(0, 0), at(2, 300)].into();
+        assert!((rate_since(&samples, at(2, 300), spans) - 150.0).abs() < 1e-9);
+        assert_eq!(rate_since(&VecDeque::new(), at(0, 0), spans), 0.0);
+    }
+
+    #[test]
+    fn refused_exports_are_a_rate_of_their_own() {
+        let t0 = Instant::now();
+        let at =
+            |s: u64, accepted: u64, refused: u64| RateSample { at: t0 + Duration::from_secs(s), accepted, refused };
+        // Spans still arrive while 60 exports were refused over 6 s: both rates show.
+        let samples: VecDeque<_> = [at(0, 0, 10), at(3, 900, 40), at(6, 1_800, 70)].into();
+        let now = at(6, 1_800, 70);
+        assert!((rate_since(&samples, now, |s| s.accepted) - 300.0).abs() < 1e-9);
+        assert!((rate_since(&samples, now, |s| s.refused) - 10.0).abs() < 1e-9);
+        // Refusals that stopped more than the window ago no longer count.
+        let samples: VecDeque<_> = [at(0, 0, 10), at(2, 0, 90), at(8, 600, 90)].into();
+        assert_eq!(rate_since(&samples, at(8, 600, 90), |s| s.refused), 0.0);
     }
 }

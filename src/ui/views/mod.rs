@@ -100,6 +100,12 @@ fn draw_header(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     if let Some(i) = open {
         parts.push((keep::INCIDENT, Span::styled(format!("🔥 {} #{} open", i.sev, i.id), theme.bad())));
     }
+    if s.refused_rate > 0.0 {
+        // The figures miss what refused exports carried: as easy to miss, and as important, as
+        // stale data (the rate alone read "82k/s in" while 40% of the exports were refused).
+        parts
+            .push((keep::STATE, Span::styled(format!("⚠ shedding {} req/s", per_second(s.refused_rate)), theme.bad())));
+    }
     if s.policy.read_only {
         parts.push((keep::STATE, Span::styled("READ-ONLY", theme.warn())));
     }
@@ -128,6 +134,12 @@ fn draw_header(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         spans.push(part);
     }
     frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.header()), area);
+}
+
+/// A rate as the header says it: a decimal under 10 (a few refusals over the window read 0.2,
+/// not 0), whole numbers above.
+fn per_second(rate: f64) -> String {
+    if rate < 10.0 { format!("{rate:.1}") } else { num(rate.round() as u64) }
 }
 
 fn draw_tabs(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
