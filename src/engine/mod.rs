@@ -141,7 +141,7 @@ const RATE_OVER: std::time::Duration = std::time::Duration::from_secs(5);
 const RATE_KEPT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The cumulative counts the rates are taken from, at one moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 struct RateSample {
     at: std::time::Instant,
     /// Spans accepted.
@@ -161,7 +161,7 @@ fn rate_since(samples: &VecDeque<RateSample>, now: RateSample, count: fn(&RateSa
 }
 
 /// The ingest rates a console shows, over the last few seconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy)]
 pub struct IngestRates {
     /// Spans accepted per second.
     pub spans_in: f64,

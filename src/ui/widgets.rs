@@ -42,6 +42,12 @@ pub fn num(n: u64) -> String {
     }
 }
 
+/// A rate per second: a decimal under 10 (a few events over a window read 0.2, not 0), then as
+/// [`num`].
+pub fn per_second(rate: f64) -> String {
+    if rate < 10.0 { format!("{rate:.1}") } else { num(rate.round() as u64) }
+}
+
 /// A sparkline of rates in 0..=1 (gaps as spaces).
 pub fn spark(values: &[Option<f64>]) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];

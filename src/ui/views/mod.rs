@@ -19,7 +19,7 @@ use ratatui::widgets::{Clear, Paragraph};
 use super::app::{App, Field, Mode, Page, TABS, WINDOWS, tab};
 use super::keymap::BINDINGS;
 use super::theme::Theme;
-use super::widgets::{cut, num, text_box};
+use super::widgets::{cut, num, per_second, text_box};
 use crate::control::model::ApprovalStatus;
 
 /// Draws the whole screen.
@@ -134,12 +134,6 @@ fn draw_header(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         spans.push(part);
     }
     frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.header()), area);
-}
-
-/// A rate as the header says it: a decimal under 10 (a few refusals over the window read 0.2,
-/// not 0), whole numbers above.
-fn per_second(rate: f64) -> String {
-    if rate < 10.0 { format!("{rate:.1}") } else { num(rate.round() as u64) }
 }
 
 fn draw_tabs(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
