@@ -16,6 +16,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use super::wire;
 use crate::model::{SpanId, StatusCode, Text, TraceId};
 use crate::semconv::{self, AttrList, Value};
+use crate::store::attrs::{self, ValueId};
 use crate::store::record::{
     AttrValue, Attrs, AttrsBuilder, EventRecord, KeyRef, LogRecord, PointRecord, ResourceRecord, SpanRecord,
 };
@@ -211,17 +212,20 @@ type Scalars<'r> = Vec<(KeyRef<'r>, Value<'r>)>;
 struct Read<'r> {
     scalars: Scalars<'r>,
     raw: Vec<wire::AnyValue<'r>>,
+    /// What this thread's value cache said of each string value (`attrs::known_value`).
+    known: Vec<Option<ValueId>>,
 }
 
 impl<'r> Read<'r> {
     fn clear(&mut self) {
         self.scalars.clear();
         self.raw.clear();
+        self.known.clear();
     }
 
     /// Packs the attributes in `range` (arrays and maps become JSON text).
     fn packed(&self, range: Range<usize>, limits: Limits) -> Result<Attrs, Unusable> {
-        packed(&self.scalars[range.clone()], &self.raw[range], limits)
+        packed(&self.scalars[range.clone()], &self.raw[range.clone()], &self.known[range], limits)
     }
 }
 
@@ -374,7 +378,8 @@ fn utf8<'r>(bytes: &'r [u8], what: &str) -> Result<&'r str, String> {
     simdutf8::basic::from_utf8(bytes).map_err(|_| format!("{what} is not UTF-8"))
 }
 
-/// Appends the attributes as the mapping reads them, checking their text is UTF-8.
+/// Appends the attributes as the mapping reads them, checking their text is UTF-8 (a value this
+/// thread has interned is found by its bytes instead: it was checked when it was interned).
 fn push_scalars<'r>(
     kvs: impl Iterator<Item = Result<wire::KeyValue<'r>, wire::WireError>>,
     out: &mut Read<'r>,
@@ -383,10 +388,17 @@ fn push_scalars<'r>(
     for kv in kvs {
         let kv = kv?;
         let key = KeyRef::read(kv.key).ok_or_else(|| "an attribute key is not UTF-8".to_owned())?;
+        let mut known = None;
         let value = match kv.value {
-            V::Str(s) => Value::Str(
-                simdutf8::basic::from_utf8(s).map_err(|_| format!("attribute {:?} is not UTF-8", key.as_str()))?,
-            ),
+            V::Str(s) => match attrs::known_value(key, s) {
+                Some((text, id)) => {
+                    known = Some(id);
+                    Value::Str(text)
+                }
+                None => Value::Str(
+                    simdutf8::basic::from_utf8(s).map_err(|_| format!("attribute {:?} is not UTF-8", key.as_str()))?,
+                ),
+            },
             V::Int(i) => Value::Int(i),
             V::Double(d) => Value::Double(d),
             V::Bool(b) => Value::Bool(b),
@@ -394,6 +406,7 @@ fn push_scalars<'r>(
         };
         out.scalars.push((key, value));
         out.raw.push(kv.value);
+        out.known.push(known);
     }
     Ok(())
 }
@@ -411,12 +424,17 @@ fn complex_value(raw: wire::AnyValue<'_>) -> Option<AnyValue> {
 }
 
 /// Packs attributes already read by `push_scalars` (arrays and maps become JSON text).
-fn packed(scalars: &[(KeyRef<'_>, Value<'_>)], raw: &[wire::AnyValue<'_>], limits: Limits) -> Result<Attrs, Unusable> {
+fn packed(
+    scalars: &[(KeyRef<'_>, Value<'_>)],
+    raw: &[wire::AnyValue<'_>],
+    known: &[Option<ValueId>],
+    limits: Limits,
+) -> Result<Attrs, Unusable> {
     let limit = limits.max_attr_bytes;
     let mut b = AttrsBuilder::with_capacity(raw.len());
-    for (&(key, value), &raw) in scalars.iter().zip(raw) {
+    for ((&(key, value), &raw), &known) in scalars.iter().zip(raw).zip(known) {
         match value {
-            Value::Str(s) => b.str(key, s, limit),
+            Value::Str(s) => b.str_read(key, s, known, limit),
             Value::Int(i) => b.int(key, i),
             Value::Double(d) => b.double(key, d),
             Value::Bool(v) => b.bool(key, v),

@@ -19,9 +19,10 @@ use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use lasso::{MiniSpur, Spur, ThreadedRodeo};
 // Interning sits on the ingest path: FxHash, not SipHash (the keys are not secrets, and a
 // flood of colliding keys only fills the bounded interner).
-use rustc_hash::{FxBuildHasher, FxHashMap};
+use rustc_hash::FxBuildHasher;
 use serde::Serialize;
 
+use super::byte_cache::ByteCache;
 use super::record::AttrValue;
 use crate::semconv::{AttrList, Value};
 
@@ -118,8 +119,9 @@ pub struct AttrsBuilder {
 /// their bytes, so a key seen before needs neither its UTF-8 check nor a second lookup.
 #[derive(Default)]
 struct Local {
-    keys: FxHashMap<&'static [u8], (&'static str, MiniSpur)>,
-    values: FxHashMap<&'static str, Spur>,
+    keys: ByteCache<(&'static str, MiniSpur)>,
+    /// By bytes too: a value found here needs no UTF-8 check (`known_value`).
+    values: ByteCache<(&'static str, Spur)>,
 }
 
 /// Largest spare buffer a thread keeps (one span with huge attributes should not pin its size).
@@ -146,7 +148,7 @@ impl<'k> KeyRef<'k> {
     /// The key for `bytes`, or `None` when they are not UTF-8 (checked only the first time this
     /// thread sees a key).
     pub fn read(bytes: &'k [u8]) -> Option<Self> {
-        if let Some(key) = LOCAL.with_borrow(|local| local.keys.get(bytes).copied()) {
+        if let Some(key) = LOCAL.with_borrow_mut(|local| local.keys.get(bytes)) {
             return Some(Self::Interned(key.0, key.1));
         }
         Some(Self::from(simdutf8::basic::from_utf8(bytes).ok()?))
@@ -171,6 +173,26 @@ impl<'k> KeyRef<'k> {
     pub fn index(self) -> Option<usize> {
         self.id().map(lasso::Key::into_usize)
     }
+}
+
+/// An interned text value's id, as `known_value` found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValueId(Spur);
+
+/// Whether the packing would ask this thread's value cache about a value of `key` this long.
+fn asks_cache(key: KeyRef<'_>, len: usize) -> bool {
+    key.id().is_some() && len <= MAX_INTERNED_VALUE
+}
+
+/// The interned text of a value of `key` this thread has already interned, found by its bytes:
+/// the attribute reader asks before checking the value is UTF-8, so a repeated value (a model,
+/// an operation, an agent's name) is neither checked nor looked up again when it is packed.
+/// `None` also when the packing would not ask (a long value, a key written inline).
+pub fn known_value(key: KeyRef<'_>, bytes: &[u8]) -> Option<(&'static str, ValueId)> {
+    if !asks_cache(key, bytes.len()) {
+        return None;
+    }
+    LOCAL.with_borrow_mut(|local| local.values.get(bytes).map(|(text, id)| (text, ValueId(id))))
 }
 
 /// The number `KeyRef::index` gives `key` (interning it when new).
@@ -206,7 +228,7 @@ fn key_id(key: &str) -> Option<(&'static str, MiniSpur)> {
     }
     LOCAL.with_borrow_mut(|local| {
         if let Some(found) = local.keys.get(key.as_bytes()) {
-            return Some(*found);
+            return Some(found);
         }
         let keys: &'static ThreadedRodeo<MiniSpur, FxBuildHasher> = &KEYS;
         let id = keys.get(key).or_else(|| keys.try_get_or_intern(key).ok())?;
@@ -264,13 +286,15 @@ impl AttrsBuilder {
     /// Once a key is high-cardinality only this thread's cache is asked: its values are mostly
     /// ids seen once, and asking the shared interner for each cost a shard lock (a value another
     /// thread interned is then written inline, which only costs its bytes).
-    fn value_id(key: MiniSpur, s: &str) -> Option<Spur> {
+    ///
+    /// `asked`: `known_value` has already found the value missing from this thread's cache.
+    fn value_id(key: MiniSpur, s: &str, asked: bool) -> Option<Spur> {
         if s.len() > MAX_INTERNED_VALUE {
             return None;
         }
         LOCAL.with_borrow_mut(|local| {
-            if let Some(id) = local.values.get(s) {
-                return Some(*id);
+            if !asked && let Some((_, id)) = local.values.get(s.as_bytes()) {
+                return Some(id);
             }
             let seen = VALUES_OF_KEY.get(lasso::Key::into_usize(key))?;
             if seen.load(Ordering::Relaxed) >= VALUES_PER_KEY
@@ -287,15 +311,16 @@ impl AttrsBuilder {
                     values.try_get_or_intern(s).ok()?
                 }
             };
-            local.values.insert(values.try_resolve(&id)?, id);
+            let text = values.try_resolve(&id)?;
+            local.values.insert(text.as_bytes(), (text, id));
             Some(id)
         })
     }
 
-    fn text(&mut self, kind: u8, key: KeyRef<'_>, s: &str, limit: usize) {
+    fn text(&mut self, kind: u8, key: KeyRef<'_>, s: &str, limit: usize, asked: bool) {
         let kept = cut(s, limit);
         if kind == STR && kept.len() == s.len() {
-            if let Some(v) = key.id().and_then(|k| Self::value_id(k, s)) {
+            if let Some(v) = key.id().and_then(|k| Self::value_id(k, s, asked)) {
                 self.key(INTERNED, key);
                 put_varint(&mut self.buf, lasso::Key::into_usize(v) as u64);
                 return;
@@ -313,12 +338,23 @@ impl AttrsBuilder {
 
     /// A string, cut to `limit` bytes on a character boundary (the full size is kept).
     pub fn str<'k>(&mut self, key: impl Into<KeyRef<'k>>, s: &str, limit: usize) {
-        self.text(STR, key.into(), s, limit);
+        self.text(STR, key.into(), s, limit, false);
+    }
+
+    /// A string the attribute reader has already asked `known_value` about, with its answer.
+    pub fn str_read(&mut self, key: KeyRef<'_>, s: &str, known: Option<ValueId>, limit: usize) {
+        match known {
+            Some(ValueId(v)) if s.len() <= limit => {
+                self.key(INTERNED, key);
+                put_varint(&mut self.buf, lasso::Key::into_usize(v) as u64);
+            }
+            _ => self.text(STR, key, s, limit, asks_cache(key, s.len())),
+        }
     }
 
     /// An array or map as JSON text, cut like a string.
     pub fn json<'k>(&mut self, key: impl Into<KeyRef<'k>>, s: &str, limit: usize) {
-        self.text(JSON, key.into(), s, limit);
+        self.text(JSON, key.into(), s, limit, false);
     }
 
     /// An integer.
@@ -546,6 +582,36 @@ mod tests {
         assert_eq!(KeyRef::read(long.as_bytes()), Some(KeyRef::Inline(long.as_str())));
     }
 
+    #[test]
+    fn a_value_this_thread_interned_is_known_by_its_bytes_and_packs_as_its_id() {
+        let key = KeyRef::from("test.known.model");
+        let value = "known-model-7";
+        assert_eq!(known_value(key, value.as_bytes()), None, "not seen yet");
+        let mut first = AttrsBuilder::default();
+        first.str(key, value, 256);
+        let first = first.finish();
+        let (text, id) = known_value(key, value.as_bytes()).expect("interned by the packing");
+        assert_eq!(text, value);
+        assert_eq!(known_value(key, b"known-model-8"), None, "another value is not");
+        assert_eq!(known_value(KeyRef::Inline("test.known.model"), value.as_bytes()), None, "an inline key never asks");
+        let mut b = AttrsBuilder::default();
+        b.str_read(key, value, Some(id), 256);
+        let packed = b.finish();
+        assert_eq!(packed, first, "the same bytes as packing the text");
+        assert_eq!(packed.get("test.known.model"), Some(AttrRef::Str(value)));
+        let mut cut = AttrsBuilder::default();
+        cut.str_read(key, value, Some(id), 5);
+        let cut = cut.finish();
+        assert_eq!(
+            cut.get("test.known.model"),
+            Some(AttrRef::Truncated { prefix: "known", original_bytes: value.len() }),
+            "a limit below the value's size still cuts it"
+        );
+        let mut missing = AttrsBuilder::default();
+        missing.str_read(key, "known-model-9", None, 256);
+        assert_eq!(missing.finish().get("test.known.model"), Some(AttrRef::Str("known-model-9")));
+        assert!(known_value(key, b"known-model-9").is_some(), "a value asked about and missing is interned");
+    }
     proptest::proptest! {
         #[test]
         fn strings_round_trip(key in ".{0,40}", value in ".{0,200}", limit in 0usize..300) {

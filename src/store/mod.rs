@@ -3,6 +3,7 @@
 
 pub mod assemble;
 pub mod attrs;
+pub mod byte_cache;
 pub mod query;
 pub mod record;
 pub mod settle;
