@@ -14,6 +14,7 @@ use crate::model::{
     Evaluation, GuardrailDecision, GuardrailStage, GuardrailVerdict, LlmFacts, Outcome, RunMarker, SideEffect,
     SpanFacts, SpanRole, Text, ToolCallDecision, ToolCallOutcome, ToolErrorClass, ToolFacts,
 };
+use crate::store::byte_cache;
 
 /// Something the cockpit reads from the attributes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -144,10 +145,10 @@ impl<'a> Value<'a> {
 
 thread_local! {
     /// Text the mapping has read on this thread; cleared when full, so ids cannot grow it.
-    static INTERNED: std::cell::RefCell<rustc_hash::FxHashSet<Text>> = std::cell::RefCell::default();
+    static INTERNED: std::cell::RefCell<Interner> = std::cell::RefCell::new(Interner::new(INTERNED_MAX));
     /// Session ids, apart: one per conversation, they filled `INTERNED` to its limit over and
     /// over, and every name looked up in a table that size missed the cache.
-    static IDS: std::cell::RefCell<rustc_hash::FxHashSet<Text>> = std::cell::RefCell::default();
+    static IDS: std::cell::RefCell<Interner> = std::cell::RefCell::new(Interner::new(IDS_MAX));
 }
 
 /// Distinct texts an ingest thread keeps before starting over.
@@ -155,26 +156,52 @@ const INTERNED_MAX: usize = 16_384;
 /// Distinct session ids an ingest thread keeps (the spans of a conversation arrive together).
 const IDS_MAX: usize = 1_024;
 
+/// One thread's shared copies of texts, with the recent ones in a direct-mapped table in front
+/// of the set (`store::byte_cache`): the mapping interns ~8 texts per span, and hashing each
+/// into the set was most of `Filled::shared`.
+struct Interner {
+    set: rustc_hash::FxHashSet<Text>,
+    recent: Box<[Option<Text>]>,
+    max: usize,
+}
+
+impl Interner {
+    fn new(max: usize) -> Self {
+        Self { set: Default::default(), recent: vec![None; byte_cache::SLOTS].into_boxed_slice(), max }
+    }
+
+    fn intern(&mut self, s: &str) -> Text {
+        let at = byte_cache::slot(s.as_bytes());
+        if let Some(t) = &self.recent[at]
+            && byte_cache::same(t.as_bytes(), s.as_bytes())
+        {
+            return Text::clone(t);
+        }
+        let t = match self.set.get(s) {
+            Some(t) => Text::clone(t),
+            None => {
+                if self.set.len() >= self.max {
+                    self.set.clear();
+                    self.recent.fill(None);
+                }
+                let t: Text = s.into();
+                self.set.insert(Text::clone(&t));
+                t
+            }
+        };
+        self.recent[at] = Some(Text::clone(&t));
+        t
+    }
+}
+
 /// One shared copy of `s` per thread (per cache generation).
 pub fn intern(s: &str) -> Text {
-    INTERNED.with_borrow_mut(|set| intern_in(set, INTERNED_MAX, s))
+    INTERNED.with_borrow_mut(|interner| interner.intern(s))
 }
 
 /// The same for ids, which have a table of their own.
 fn intern_id(s: &str) -> Text {
-    IDS.with_borrow_mut(|set| intern_in(set, IDS_MAX, s))
-}
-
-fn intern_in(set: &mut rustc_hash::FxHashSet<Text>, max: usize, s: &str) -> Text {
-    if let Some(t) = set.get(s) {
-        return Text::clone(t);
-    }
-    if set.len() >= max {
-        set.clear();
-    }
-    let t: Text = s.into();
-    set.insert(Text::clone(&t));
-    t
+    IDS.with_borrow_mut(|interner| interner.intern(s))
 }
 
 /// A list of attributes the mapping can walk without copying.

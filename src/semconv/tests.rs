@@ -517,3 +517,18 @@ fn keys_given_by_number_map_as_keys_given_by_text() {
         assert_eq!(got, map_full("span", false, attrs, res), "{attrs:?}");
     }
 }
+
+#[test]
+fn the_interner_shares_one_copy_per_text_and_starts_over_when_full() {
+    let mut interner = Interner::new(4);
+    let a = interner.intern("gen_ai.chat");
+    assert!(Text::ptr_eq(&a, &interner.intern("gen_ai.chat")), "the same copy again");
+    assert!(!Text::ptr_eq(&a, &interner.intern("gen_ai.chat2")), "another text, another copy");
+    for i in 0..10 {
+        assert_eq!(&*interner.intern(&format!("text-{i}")), format!("text-{i}"));
+        assert!(interner.set.len() <= 4, "bounded: {}", interner.set.len());
+    }
+    let again = interner.intern("gen_ai.chat");
+    assert_eq!(&*again, "gen_ai.chat");
+    assert!(!Text::ptr_eq(&a, &again), "a text from before the start over is a new copy");
+}

@@ -9,7 +9,7 @@
 use rustc_hash::FxHashMap;
 
 /// Slots in the direct-mapped table (a power of two).
-const SLOTS: usize = 1024;
+pub const SLOTS: usize = 1024;
 
 /// One slot of the table: a text and what it was interned as.
 type Slot<V> = Option<(&'static [u8], V)>;
@@ -27,7 +27,7 @@ impl<V: Copy> Default for ByteCache<V> {
 }
 
 /// The table slot of `bytes`: a mix of its length and its first and last eight bytes.
-fn slot(bytes: &[u8]) -> usize {
+pub fn slot(bytes: &[u8]) -> usize {
     let n = bytes.len();
     let (head, tail) = match (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
         (Some(head), Some(tail)) => (u64::from_le_bytes(*head), u64::from_le_bytes(*tail)),
@@ -43,7 +43,7 @@ fn slot(bytes: &[u8]) -> usize {
 
 /// `a == b`, eight bytes at a time and inline: texts here are short, and the library's `memcmp`
 /// call cost more than the comparison.
-fn same(a: &[u8], b: &[u8]) -> bool {
+pub fn same(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
