@@ -240,6 +240,16 @@ struct Compiled {
     by_index: Vec<u16>,
     res_keys: FxHashMap<&'static str, usize>,
     rows: Vec<Vec<Slot>>,
+    /// Per concept, the bits (`bit`) of the span and resource slots its row reads: a concept
+    /// none of whose slots is filled is answered without walking its row (most are absent from
+    /// any one span).
+    masks: Vec<(u128, u128)>,
+}
+
+/// A slot's bit in a set of filled slots; slots past 127 share the last bit, which only makes
+/// the set say "maybe" more often.
+fn bit(slot: usize) -> u128 {
+    1 << slot.min(127)
 }
 
 /// Key number → slot + 1 for the rules' keys.
@@ -271,6 +281,7 @@ impl Compiled {
         let mut keys = FxHashMap::default();
         let mut res_keys = FxHashMap::default();
         let mut rows = vec![Vec::new(); CONCEPTS];
+        let mut masks = vec![(0, 0); CONCEPTS];
         for (concept, sources) in table {
             for source in *sources {
                 let slot = match *source {
@@ -285,10 +296,16 @@ impl Compiled {
                         Slot { resource: true, index, guard: Guard::Always }
                     }
                 };
+                let mask = &mut masks[*concept as usize];
+                if slot.resource {
+                    mask.1 |= bit(slot.index);
+                } else {
+                    mask.0 |= bit(slot.index);
+                }
                 rows[*concept as usize].push(slot);
             }
         }
-        Self { by_index: slots_by_index(&keys), keys, res_keys, rows }
+        Self { by_index: slots_by_index(&keys), keys, res_keys, rows, masks }
     }
 }
 
@@ -297,20 +314,26 @@ static EVENT_RULES: LazyLock<Compiled> = LazyLock::new(|| Compiled::new(table::E
 
 /// A resource's attributes filed by the span rules' resource slots: once per resource block, for
 /// all the spans under it (filing them again for every span was a tenth of the mapping).
-#[derive(Debug, Clone)]
-pub struct FiledResource<'a>(Vec<Option<Value<'a>>>);
+#[derive(Debug, Clone, Default)]
+pub struct FiledResource<'a> {
+    values: Vec<Option<Value<'a>>>,
+    /// The `bit`s of the filled slots.
+    filled: u128,
+}
 
 impl<'a> FiledResource<'a> {
     /// Files `resource` (the first occurrence of a duplicated key wins).
     pub fn new<R: AttrList + ?Sized>(resource: &'a R) -> Self {
         let rules = &*SPAN_RULES;
-        let mut slots = vec![None; rules.res_keys.len()];
+        let mut values = vec![None; rules.res_keys.len()];
+        let mut filled = 0;
         resource.visit(&mut |k, v| {
             if let Some(&i) = rules.res_keys.get(k) {
-                slots[i].get_or_insert(v);
+                values[i].get_or_insert(v);
+                filled |= bit(i);
             }
         });
-        Self(slots)
+        Self { values, filled }
     }
 }
 
@@ -318,23 +341,27 @@ impl<'a> FiledResource<'a> {
 struct Filled<'a, 'r> {
     rules: &'static Compiled,
     span: Vec<Option<Value<'a>>>,
-    resource: &'r [Option<Value<'a>>],
+    /// The `bit`s of the filled span slots.
+    filled: u128,
+    resource: &'r FiledResource<'a>,
     traceloop_kind: Option<&'a str>,
 }
 
 impl<'a, 'r> Filled<'a, 'r> {
-    fn new<A>(rules: &'static Compiled, attrs: &'a A, resource: &'r [Option<Value<'a>>]) -> Self
+    fn new<A>(rules: &'static Compiled, attrs: &'a A, resource: &'r FiledResource<'a>) -> Self
     where
         A: AttrList + ?Sized,
     {
         let mut span = vec![None; rules.keys.len()];
+        let mut bits = 0;
         attrs.visit_indexed(&mut |index, k, v| {
             if let Some(i) = rules.slot(index, k) {
                 // The first occurrence of a duplicated key wins, as in most SDKs.
                 span[i].get_or_insert(v);
+                bits |= bit(i);
             }
         });
-        let mut filled = Self { rules, span, resource, traceloop_kind: None };
+        let mut filled = Self { rules, span, filled: bits, resource, traceloop_kind: None };
         if let Some(Value::Str(kind)) = filled.get(Concept::TraceloopKind) {
             filled.traceloop_kind = Some(kind);
         }
@@ -353,11 +380,15 @@ impl<'a, 'r> Filled<'a, 'r> {
 
     /// The first present source of a concept.
     fn get(&self, concept: Concept) -> Option<Value<'a>> {
+        let (span, resource) = self.rules.masks[concept as usize];
+        if span & self.filled == 0 && resource & self.resource.filled == 0 {
+            return None;
+        }
         self.rules.rows[concept as usize].iter().find_map(|slot| {
             if !self.guard_holds(slot.guard) {
                 return None;
             }
-            let values = if slot.resource { self.resource } else { &self.span };
+            let values = if slot.resource { &self.resource.values } else { &self.span };
             values.get(slot.index).copied().flatten().filter(|v| !matches!(v, Value::Str("")))
         })
     }
@@ -403,7 +434,8 @@ pub enum EventFact {
 
 /// Maps one span event or log record (its name, else its `event.name` attribute).
 pub fn map_event<A: AttrList + ?Sized>(name: &str, attrs: &A) -> Option<EventFact> {
-    let f = Filled::new(&EVENT_RULES, attrs, &[]);
+    let no_resource = FiledResource::default();
+    let f = Filled::new(&EVENT_RULES, attrs, &no_resource);
     let attr_name = f.text(Concept::EventName);
     let name = if name.is_empty() { attr_name.as_deref().unwrap_or("") } else { name };
     if table::EVALUATION_EVENTS.contains(&name) || (name.is_empty() && f.get(Concept::EvalName).is_some()) {
@@ -480,7 +512,7 @@ where
     A: AttrList + ?Sized + 'a,
     E: IntoIterator<Item = (&'a str, &'a A)>,
 {
-    let f = Filled::new(&SPAN_RULES, attrs, &resource.0);
+    let f = Filled::new(&SPAN_RULES, attrs, resource);
     let op = f.get(Concept::OperationName);
     let op_is = |options: &[&str]| matches!(op, Some(Value::Str(s)) if options.contains(&s));
 
