@@ -296,12 +296,9 @@ impl Compiled {
                         Slot { resource: true, index, guard: Guard::Always }
                     }
                 };
-                let mask = &mut masks[*concept as usize];
-                if slot.resource {
-                    mask.1 |= bit(slot.index);
-                } else {
-                    mask.0 |= bit(slot.index);
-                }
+                let (span, resource) = &mut masks[*concept as usize];
+                let side = if slot.resource { resource } else { span };
+                *side |= bit(slot.index);
                 rows[*concept as usize].push(slot);
             }
         }
@@ -312,38 +309,54 @@ impl Compiled {
 static SPAN_RULES: LazyLock<Compiled> = LazyLock::new(|| Compiled::new(table::SPAN_TABLE));
 static EVENT_RULES: LazyLock<Compiled> = LazyLock::new(|| Compiled::new(table::EVENT_TABLE));
 
-/// A resource's attributes filed by the span rules' resource slots: once per resource block, for
-/// all the spans under it (filing them again for every span was a tenth of the mapping).
+/// Attribute values filed by slot, with the `bit`s of the slots filled.
 #[derive(Debug, Clone, Default)]
-pub struct FiledResource<'a> {
+struct Slots<'a> {
     values: Vec<Option<Value<'a>>>,
-    /// The `bit`s of the filled slots.
     filled: u128,
 }
 
+impl<'a> Slots<'a> {
+    fn new(slots: usize) -> Self {
+        Self { values: vec![None; slots], filled: 0 }
+    }
+
+    /// Files `v` in slot `i`; the first occurrence of a duplicated key wins, as in most SDKs.
+    fn file(&mut self, i: usize, v: Value<'a>) {
+        self.values[i].get_or_insert(v);
+        self.filled |= bit(i);
+    }
+
+    /// Whether any slot of `mask` may be filled.
+    fn any(&self, mask: u128) -> bool {
+        self.filled & mask != 0
+    }
+}
+
+/// A resource's attributes filed by the span rules' resource slots: once per resource block, for
+/// all the spans under it (filing them again for every span was a tenth of the mapping).
+#[derive(Debug, Clone, Default)]
+pub struct FiledResource<'a>(Slots<'a>);
+
 impl<'a> FiledResource<'a> {
-    /// Files `resource` (the first occurrence of a duplicated key wins).
+    /// Files `resource`.
     pub fn new<R: AttrList + ?Sized>(resource: &'a R) -> Self {
         let rules = &*SPAN_RULES;
-        let mut values = vec![None; rules.res_keys.len()];
-        let mut filled = 0;
+        let mut slots = Slots::new(rules.res_keys.len());
         resource.visit(&mut |k, v| {
             if let Some(&i) = rules.res_keys.get(k) {
-                values[i].get_or_insert(v);
-                filled |= bit(i);
+                slots.file(i, v);
             }
         });
-        Self { values, filled }
+        Self(slots)
     }
 }
 
 /// The attribute values of one span (and its resource) filed by slot.
 struct Filled<'a, 'r> {
     rules: &'static Compiled,
-    span: Vec<Option<Value<'a>>>,
-    /// The `bit`s of the filled span slots.
-    filled: u128,
-    resource: &'r FiledResource<'a>,
+    span: Slots<'a>,
+    resource: &'r Slots<'a>,
     traceloop_kind: Option<&'a str>,
 }
 
@@ -352,16 +365,13 @@ impl<'a, 'r> Filled<'a, 'r> {
     where
         A: AttrList + ?Sized,
     {
-        let mut span = vec![None; rules.keys.len()];
-        let mut bits = 0;
+        let mut span = Slots::new(rules.keys.len());
         attrs.visit_indexed(&mut |index, k, v| {
             if let Some(i) = rules.slot(index, k) {
-                // The first occurrence of a duplicated key wins, as in most SDKs.
-                span[i].get_or_insert(v);
-                bits |= bit(i);
+                span.file(i, v);
             }
         });
-        let mut filled = Self { rules, span, filled: bits, resource, traceloop_kind: None };
+        let mut filled = Self { rules, span, resource: &resource.0, traceloop_kind: None };
         if let Some(Value::Str(kind)) = filled.get(Concept::TraceloopKind) {
             filled.traceloop_kind = Some(kind);
         }
@@ -381,15 +391,15 @@ impl<'a, 'r> Filled<'a, 'r> {
     /// The first present source of a concept.
     fn get(&self, concept: Concept) -> Option<Value<'a>> {
         let (span, resource) = self.rules.masks[concept as usize];
-        if span & self.filled == 0 && resource & self.resource.filled == 0 {
+        if !self.span.any(span) && !self.resource.any(resource) {
             return None;
         }
         self.rules.rows[concept as usize].iter().find_map(|slot| {
             if !self.guard_holds(slot.guard) {
                 return None;
             }
-            let values = if slot.resource { &self.resource.values } else { &self.span };
-            values.get(slot.index).copied().flatten().filter(|v| !matches!(v, Value::Str("")))
+            let slots = if slot.resource { self.resource } else { &self.span };
+            slots.values.get(slot.index).copied().flatten().filter(|v| !matches!(v, Value::Str("")))
         })
     }
 
