@@ -330,7 +330,13 @@ impl Merge for DecisionCell {
 
 /// A cell key: who, plus what (scenario, model, tool, guardrail…), as shared texts: a key is
 /// made for every settled call.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+///
+/// The key's hash is computed once when it is made, from the texts' bytes: a call's key is
+/// looked up in a minute's table and an hour's, and hashing six texts each time was most of the
+/// lookups' cost. Comparison asks the pointers first (the texts are interned, so equal keys
+/// almost always share them) and the bytes only when they differ.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(from = "KeyTexts")]
 pub struct Key {
     /// Agent.
     pub agent: Text,
@@ -344,6 +350,26 @@ pub struct Key {
     pub more: Text,
     /// More still: guardrail stage.
     pub stage: Text,
+    /// FxHash of the six texts' bytes (so equal texts hash the same whatever their pointers).
+    #[serde(skip)]
+    hash: u64,
+}
+
+/// A key as stored: its texts, without the hash (recomputed on load).
+#[derive(Deserialize)]
+struct KeyTexts {
+    agent: Text,
+    version: Text,
+    environment: Text,
+    what: Text,
+    more: Text,
+    stage: Text,
+}
+
+impl From<KeyTexts> for Key {
+    fn from(k: KeyTexts) -> Self {
+        Self::of([k.agent, k.version, k.environment, k.what, k.more, k.stage])
+    }
 }
 
 impl Key {
@@ -353,14 +379,34 @@ impl Key {
 
     /// A key from texts already shared (the settled call's own): no interning per call.
     fn with(who: &Who, what: Text, more: Text, stage: Text) -> Self {
-        Self {
-            agent: Text::clone(&who.agent),
-            version: Text::clone(&who.version),
-            environment: Text::clone(&who.environment),
-            what,
-            more,
-            stage,
+        Self::of([Text::clone(&who.agent), Text::clone(&who.version), Text::clone(&who.environment), what, more, stage])
+    }
+
+    fn of([agent, version, environment, what, more, stage]: [Text; 6]) -> Self {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut h = FxBuildHasher.build_hasher();
+        for t in [&agent, &version, &environment, &what, &more, &stage] {
+            t.hash(&mut h);
         }
+        Self { agent, version, environment, what, more, stage, hash: h.finish() }
+    }
+
+    fn texts(&self) -> [&Text; 6] {
+        [&self.agent, &self.version, &self.environment, &self.what, &self.more, &self.stage]
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.texts().iter().zip(other.texts()).all(|(a, b)| Text::ptr_eq(a, b) || a == &b)
+    }
+}
+
+impl Eq for Key {}
+
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
     }
 }
 
@@ -903,6 +949,26 @@ mod tests {
         }
         // Huge windows cost no more than the buckets that exist.
         assert_eq!(count(i64::MIN / 2, i64::MAX / 2), minutes.len() as u64);
+    }
+
+    #[test]
+    fn keys_are_equal_by_their_texts_not_their_pointers() {
+        let who = |agent: &str| Who { agent: agent.into(), version: "1".into(), environment: "prod".into() };
+        let key = |agent: &str, tool: &str| Key::with(&who(agent), tool.into(), "".into(), "".into());
+        let mut t: Table<ToolCell> = Table::default();
+        t.cell(&key("a", "t")).calls += 1;
+        t.cell(&key("a", "t")).calls += 1;
+        t.cell(&key("a", "u")).calls += 1;
+        t.cell(&key("b", "t")).calls += 1;
+        let calls = |agent: &str, tool: &str| t.0.get(&key(agent, tool)).map(|c| c.calls);
+        assert_eq!(t.0.len(), 3, "texts equal in separate allocations make one key");
+        assert_eq!(
+            (calls("a", "t"), calls("a", "u"), calls("b", "t"), calls("b", "u")),
+            (Some(2), Some(1), Some(1), None)
+        );
+        // A key read back from its JSON (hash recomputed) finds the cell a fresh key made.
+        let back: Key = serde_json::from_str(&serde_json::to_string(&key("a", "t")).expect("serialize")).expect("load");
+        assert_eq!(t.0.get(&back).map(|c| c.calls), Some(2));
     }
 
     #[test]
