@@ -383,12 +383,9 @@ impl Key {
     }
 
     fn of([agent, version, environment, what, more, stage]: [Text; 6]) -> Self {
-        use std::hash::{BuildHasher, Hash, Hasher};
-        let mut h = FxBuildHasher.build_hasher();
-        for t in [&agent, &version, &environment, &what, &more, &stage] {
-            t.hash(&mut h);
-        }
-        Self { agent, version, environment, what, more, stage, hash: h.finish() }
+        let mut key = Self { agent, version, environment, what, more, stage, hash: 0 };
+        key.hash = std::hash::BuildHasher::hash_one(&FxBuildHasher, key.texts());
+        key
     }
 
     fn texts(&self) -> [&Text; 6] {
@@ -398,7 +395,8 @@ impl Key {
 
 impl PartialEq for Key {
     fn eq(&self, other: &Self) -> bool {
-        self.hash == other.hash && self.texts().iter().zip(other.texts()).all(|(a, b)| Text::ptr_eq(a, b) || a == &b)
+        self.hash == other.hash
+            && self.texts().into_iter().zip(other.texts()).all(|(a, b)| Text::ptr_eq(a, b) || a == b)
     }
 }
 
