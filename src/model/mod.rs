@@ -3,8 +3,9 @@
 use serde::Serialize;
 
 /// Shared, immutable text: what the mapping reads is interned per ingest thread, so the spans
-/// of a fleet share one copy of each agent, version, model and tool name.
-pub type Text = std::sync::Arc<str>;
+/// of a fleet share one copy of each agent, version, model and tool name. One pointer wide; a
+/// copy the interner keeps for good is cloned and dropped without touching a counter.
+pub type Text = arcstr::ArcStr;
 
 /// A 16-byte OpenTelemetry trace id.
 pub type TraceId = [u8; 16];

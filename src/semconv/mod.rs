@@ -7,6 +7,7 @@ pub mod table;
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rustc_hash::FxHashMap;
 
@@ -145,11 +146,23 @@ impl<'a> Value<'a> {
 
 thread_local! {
     /// Text the mapping has read on this thread; cleared when full, so ids cannot grow it.
-    static INTERNED: std::cell::RefCell<Interner> = std::cell::RefCell::new(Interner::new(INTERNED_MAX));
+    static INTERNED: std::cell::RefCell<Interner> =
+        std::cell::RefCell::new(Interner::new(INTERNED_MAX, Some(&KEEP_LEFT)));
     /// Session ids, apart: one per conversation, they filled `INTERNED` to its limit over and
-    /// over, and every name looked up in a table that size missed the cache.
-    static IDS: std::cell::RefCell<Interner> = std::cell::RefCell::new(Interner::new(IDS_MAX));
+    /// over, and every name looked up in a table that size missed the cache. Never kept for good.
+    static IDS: std::cell::RefCell<Interner> = std::cell::RefCell::new(Interner::new(IDS_MAX, None));
 }
+
+/// Bytes of text the interners may still keep for good, process-wide. A kept text is never
+/// freed, so its copies are cloned and dropped without touching a shared counter: the counts
+/// of a fleet's few names, bumped by the ingest threads and the store thread in turn, moved
+/// their cache lines from core to core several times per span. When this is spent (by ids
+/// in a name's place, or by interners starting over), new texts are counted as before.
+static KEEP_LEFT: AtomicUsize = AtomicUsize::new(KEEP_BYTES);
+/// The most the interners keep for good (about 30,000 names of 100 bytes).
+const KEEP_BYTES: usize = 4 << 20;
+/// Longer texts are not names: they are counted, not kept.
+const KEEP_LONGEST: usize = 128;
 
 /// Distinct texts an ingest thread keeps before starting over.
 const INTERNED_MAX: usize = 16_384;
@@ -163,11 +176,27 @@ struct Interner {
     set: rustc_hash::FxHashSet<Text>,
     recent: Box<[Option<Text>]>,
     max: usize,
+    /// What is left of the budget for keeping texts for good; `None`: keep none.
+    keep: Option<&'static AtomicUsize>,
 }
 
 impl Interner {
-    fn new(max: usize) -> Self {
-        Self { set: Default::default(), recent: vec![None; byte_cache::SLOTS].into_boxed_slice(), max }
+    fn new(max: usize, keep: Option<&'static AtomicUsize>) -> Self {
+        Self { set: Default::default(), recent: vec![None; byte_cache::SLOTS].into_boxed_slice(), max, keep }
+    }
+
+    /// A new copy of `s`, kept for good while the budget lasts.
+    fn copy(&self, s: &str) -> Text {
+        let t = Text::from(s);
+        let cost = crate::store::heap(16 + s.len());
+        let take = |left: usize| left.checked_sub(cost);
+        if let Some(left) = self.keep
+            && s.len() <= KEEP_LONGEST
+            && left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, take).is_ok()
+        {
+            t.leak();
+        }
+        t
     }
 
     fn intern(&mut self, s: &str) -> Text {
@@ -184,7 +213,7 @@ impl Interner {
                     self.set.clear();
                     self.recent.fill(None);
                 }
-                let t: Text = s.into();
+                let t = self.copy(s);
                 self.set.insert(Text::clone(&t));
                 t
             }

@@ -520,7 +520,7 @@ fn keys_given_by_number_map_as_keys_given_by_text() {
 
 #[test]
 fn the_interner_shares_one_copy_per_text_and_starts_over_when_full() {
-    let mut interner = Interner::new(4);
+    let mut interner = Interner::new(4, None);
     let a = interner.intern("gen_ai.chat");
     assert!(Text::ptr_eq(&a, &interner.intern("gen_ai.chat")), "the same copy again");
     assert!(!Text::ptr_eq(&a, &interner.intern("gen_ai.chat2")), "another text, another copy");
@@ -531,4 +531,25 @@ fn the_interner_shares_one_copy_per_text_and_starts_over_when_full() {
     let again = interner.intern("gen_ai.chat");
     assert_eq!(&*again, "gen_ai.chat");
     assert!(!Text::ptr_eq(&a, &again), "a text from before the start over is a new copy");
+}
+
+#[test]
+fn the_interner_keeps_short_texts_for_good_while_its_budget_lasts() {
+    static LEFT: AtomicUsize = AtomicUsize::new(0);
+    LEFT.store(crate::store::heap(16 + "billing-ops".len()), Ordering::Relaxed);
+    let mut interner = Interner::new(16, Some(&LEFT));
+    let kept = interner.intern("billing-ops");
+    assert!(Text::is_static(&kept), "kept for good");
+    assert_eq!(LEFT.load(Ordering::Relaxed), 0, "its copy was charged to the budget");
+    assert!(Text::ptr_eq(&kept, &interner.intern("billing-ops")), "and shared as before");
+    let counted = interner.intern("support-triage");
+    assert!(!Text::is_static(&counted), "the budget is spent: a new text is counted");
+    assert_eq!(&*counted, "support-triage");
+
+    LEFT.store(1 << 20, Ordering::Relaxed);
+    let long = "x".repeat(KEEP_LONGEST + 1);
+    assert!(!Text::is_static(&interner.intern(&long)), "a long text is not a name: counted");
+    let mut ids = Interner::new(16, None);
+    assert!(!Text::is_static(&ids.intern("conv-1")), "an interner without a budget keeps nothing");
+    assert_eq!(LEFT.load(Ordering::Relaxed), 1 << 20, "neither took from the budget");
 }

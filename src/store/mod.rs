@@ -10,7 +10,6 @@ pub mod settle;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::mem::size_of;
-use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
@@ -249,10 +248,14 @@ fn events_bytes(events: &[EventRecord]) -> usize {
         + events.iter().map(|e| text_bytes(&e.name) + attrs_bytes(&e.attrs)).sum::<usize>()
 }
 
-/// A shared name's cost: nothing while other spans share it; its allocation (two counters and
-/// the bytes) when only this span and the interner hold it, as a name that is really an id does.
+/// A shared name's cost: nothing while other spans share it or it is kept for good; its
+/// allocation (length, counter and bytes) when only this span and the interner hold it, as a
+/// name that is really an id does.
 fn text_bytes(t: &Text) -> usize {
-    if Arc::strong_count(t) > 2 { 0 } else { heap(16 + t.len()) }
+    match Text::strong_count(t) {
+        Some(n) if n <= 2 => heap(16 + t.len()),
+        _ => 0,
+    }
 }
 
 /// Bytes a span holds: its slot, strings, attributes, events, and facts until settled.
