@@ -188,8 +188,7 @@ impl Interner {
     /// A new copy of `s`, kept for good while the budget lasts.
     fn copy(&self, s: &str) -> Text {
         let t = Text::from(s);
-        let cost = crate::store::heap(16 + s.len());
-        let take = |left: usize| left.checked_sub(cost);
+        let take = |left: usize| left.checked_sub(crate::store::text_heap(s.len()));
         if let Some(left) = self.keep
             && s.len() <= KEEP_LONGEST
             && left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, take).is_ok()

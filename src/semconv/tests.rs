@@ -536,7 +536,7 @@ fn the_interner_shares_one_copy_per_text_and_starts_over_when_full() {
 #[test]
 fn the_interner_keeps_short_texts_for_good_while_its_budget_lasts() {
     static LEFT: AtomicUsize = AtomicUsize::new(0);
-    LEFT.store(crate::store::heap(16 + "billing-ops".len()), Ordering::Relaxed);
+    LEFT.store(crate::store::text_heap("billing-ops".len()), Ordering::Relaxed);
     let mut interner = Interner::new(16, Some(&LEFT));
     let kept = interner.intern("billing-ops");
     assert!(Text::is_static(&kept), "kept for good");

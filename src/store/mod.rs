@@ -195,6 +195,11 @@ pub fn heap(n: usize) -> usize {
     }
 }
 
+/// What the allocation of a `Text` of `len` bytes takes: its length and counter, then the bytes.
+pub fn text_heap(len: usize) -> usize {
+    heap(2 * size_of::<usize>() + len)
+}
+
 /// Heap bytes of a run record's strings and usage list.
 fn run_bytes(r: &RunRecord) -> usize {
     text_bytes(&r.agent)
@@ -253,7 +258,7 @@ fn events_bytes(events: &[EventRecord]) -> usize {
 /// name that is really an id does.
 fn text_bytes(t: &Text) -> usize {
     match Text::strong_count(t) {
-        Some(n) if n <= 2 => heap(16 + t.len()),
+        Some(n) if n <= 2 => text_heap(t.len()),
         _ => 0,
     }
 }
