@@ -10,7 +10,7 @@ use agentops_cockpit::engine::{Engine, EngineConfig};
 use agentops_cockpit::ingest::convert::{self, Limits};
 use agentops_cockpit::ingest::wire::TraceRequest;
 use agentops_cockpit::loadgen::wire::PreEncoded;
-use agentops_cockpit::loadgen::{bench_requests, trace_ids};
+use agentops_cockpit::loadgen::{bench_requests, trace_ids, trace_times};
 use agentops_cockpit::store::Store;
 use agentops_cockpit::store::settle::SettlePolicy;
 use bytes::Bytes;
@@ -22,7 +22,7 @@ mod common;
 fn encoded() -> (u64, Vec<PreEncoded>) {
     let reqs = bench_requests(8, 20);
     let spans = reqs.iter().map(|(n, _)| n).sum::<u64>() / reqs.len() as u64;
-    let pre = reqs.iter().map(|(_, r)| PreEncoded::new(r, &trace_ids(r))).collect();
+    let pre = reqs.iter().map(|(_, r)| PreEncoded::new(r, &trace_ids(r), &trace_times(r))).collect();
     (spans, pre)
 }
 
@@ -33,7 +33,7 @@ fn decode(body: Bytes) -> TraceRequest {
 
 fn stages(c: &mut Criterion) {
     let (spans, pre) = encoded();
-    let bodies: Vec<Bytes> = pre.iter().map(|p| p.stamped(0)).collect();
+    let bodies: Vec<Bytes> = pre.iter().map(|p| p.stamped(0, 0)).collect();
     let mut g = c.benchmark_group("ingest");
     g.throughput(Throughput::Elements(spans));
     let mut i = 0usize;
@@ -57,9 +57,9 @@ fn stages(c: &mut Criterion) {
     g.bench_function("decode+normalize+store+rollups", |b| {
         b.iter(|| {
             serial += 1;
-            let req = decode(pre[serial as usize % pre.len()].stamped(serial));
-            let converted = convert::wire_traces(&req, Limits::default()).unwrap_or_default();
             let now = agentops_cockpit::engine::worker::now_ms();
+            let req = decode(pre[serial as usize % pre.len()].stamped(serial, serial * 1_000_000));
+            let converted = convert::wire_traces(&req, Limits::default()).unwrap_or_default();
             store.insert_spans(converted.items, now);
             store.settle(now, SettlePolicy::default(), true);
             rollups.record(store.take_settled());

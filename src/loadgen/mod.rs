@@ -22,7 +22,7 @@ use serde::Serialize;
 use tonic::transport::Channel;
 
 use crate::analytics::sketch::Sketch;
-pub use traffic::{Batch, Shape, stamp_trace_ids, trace_ids};
+pub use traffic::{Batch, Shape, stamp_trace_ids, trace_ids, trace_times};
 use wire::{PreEncoded, RawCodec};
 
 /// Wire formats.
@@ -108,17 +108,17 @@ struct Prepared {
     batch: Batch,
     traces: PreEncoded,
     logs: PreEncoded,
-    metrics: Bytes,
+    metrics: PreEncoded,
     log_records: u64,
     points: u64,
 }
 
 fn prepare(batch: Batch) -> Prepared {
-    let ids = batch.trace_ids();
+    let (ids, times) = (batch.trace_ids(), traffic::times(&batch));
     Prepared {
-        traces: PreEncoded::new(&batch.traces, &ids),
-        logs: PreEncoded::new(&batch.logs, &ids),
-        metrics: Bytes::from(batch.metrics.encode_to_vec()),
+        traces: PreEncoded::new(&batch.traces, &ids, &times),
+        logs: PreEncoded::new(&batch.logs, &ids, &times),
+        metrics: PreEncoded::new(&batch.metrics, &[], &times),
         log_records: batch.log_records(),
         points: batch.points(),
         batch,
@@ -329,12 +329,15 @@ async fn drive(o: &Options, prepared: &Arc<Vec<Prepared>>, side_signals: bool) -
                 totals.sent.fetch_add(spans, Ordering::Relaxed);
                 sent_here += spans;
                 let t0 = Instant::now();
+                // Sent as a live fleet would: its runs ended just now.
+                let shift = (crate::control::now_ms().max(0) as u64 * 1_000_000).saturating_sub(p.batch.made_ns);
                 let json = || {
                     let mut proto = p.batch.traces.clone();
                     stamp_trace_ids(&mut proto, serial);
+                    traffic::shift_trace_times(&mut proto, shift);
                     serde_json::to_vec(&proto).unwrap_or_default()
                 };
-                let outcome = conn.send(Signal::Traces, p.traces.stamped(serial), json).await;
+                let outcome = conn.send(Signal::Traces, p.traces.stamped(serial, shift), json).await;
                 latency.lock().add(t0.elapsed().as_secs_f64() * 1000.0);
                 match outcome {
                     Sent::Ok(rejected) => {
@@ -358,15 +361,21 @@ async fn drive(o: &Options, prepared: &Arc<Vec<Prepared>>, side_signals: bool) -
                     let json = || {
                         let mut proto = p.batch.logs.clone();
                         traffic::stamp_log_trace_ids(&mut proto, serial);
+                        traffic::shift_log_times(&mut proto, shift);
                         serde_json::to_vec(&proto).unwrap_or_default()
                     };
-                    if let Sent::Ok(rejected) = conn.send(Signal::Logs, p.logs.stamped(serial), json).await {
+                    if let Sent::Ok(rejected) = conn.send(Signal::Logs, p.logs.stamped(serial, shift), json).await {
                         totals.logs.fetch_add(p.log_records - rejected.min(p.log_records), Ordering::Relaxed);
                     }
                 }
                 if p.points > 0 {
-                    let json = || serde_json::to_vec(&p.batch.metrics).unwrap_or_default();
-                    if let Sent::Ok(rejected) = conn.send(Signal::Metrics, p.metrics.clone(), json).await {
+                    let json = || {
+                        let mut proto = p.batch.metrics.clone();
+                        traffic::shift_point_times(&mut proto, shift);
+                        serde_json::to_vec(&proto).unwrap_or_default()
+                    };
+                    if let Sent::Ok(rejected) = conn.send(Signal::Metrics, p.metrics.stamped(serial, shift), json).await
+                    {
                         totals.points.fetch_add(p.points - rejected.min(p.points), Ordering::Relaxed);
                     }
                 }

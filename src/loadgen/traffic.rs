@@ -42,6 +42,9 @@ pub struct Batch {
     pub logs: ExportLogsServiceRequest,
     /// Token-usage histogram points.
     pub metrics: ExportMetricsServiceRequest,
+    /// The wall clock its times were made against, ns since the epoch: a send moves them on by
+    /// the time since (`PreEncoded::stamped`, `shift_times`), so every send is recent data.
+    pub made_ns: u64,
 }
 
 /// The trace id of every span of a request, in order (repeats included).
@@ -324,7 +327,7 @@ pub fn batches(distinct: usize, runs_per_request: usize, shape: &Shape) -> Vec<B
             }
             let traces = ExportTraceServiceRequest { resource_spans };
             let metrics = token_histograms(&traces, now);
-            Batch { spans, traces, logs: ExportLogsServiceRequest { resource_logs }, metrics }
+            Batch { spans, traces, logs: ExportLogsServiceRequest { resource_logs }, metrics, made_ns: now }
         })
         .collect()
 }
@@ -334,6 +337,71 @@ pub fn stamp_trace_ids(req: &mut ExportTraceServiceRequest, serial: u64) {
     for s in req.resource_spans.iter_mut().flat_map(|r| &mut r.scope_spans).flat_map(|s| &mut s.spans) {
         if s.trace_id.len() == 16 {
             s.trace_id[..8].copy_from_slice(&serial.to_be_bytes());
+        }
+    }
+}
+
+/// Every timestamp of a request's spans and their events.
+pub fn trace_times(req: &ExportTraceServiceRequest) -> Vec<u64> {
+    let spans = req.resource_spans.iter().flat_map(|r| &r.scope_spans).flat_map(|s| &s.spans);
+    let times = spans.flat_map(|s| {
+        [s.start_time_unix_nano, s.end_time_unix_nano].into_iter().chain(s.events.iter().map(|e| e.time_unix_nano))
+    });
+    times.filter(|&t| t != 0).collect()
+}
+
+/// Every timestamp of a batch (spans, their events, log records, metric points): the values a
+/// send moves on.
+pub fn times(b: &Batch) -> Vec<u64> {
+    let logs = b.logs.resource_logs.iter().flat_map(|r| &r.scope_logs).flat_map(|s| &s.log_records);
+    let log_times = logs.flat_map(|l| [l.time_unix_nano, l.observed_time_unix_nano]);
+    let metrics = b.metrics.resource_metrics.iter().flat_map(|r| &r.scope_metrics).flat_map(|s| &s.metrics);
+    let point_times = metrics
+        .filter_map(|m| match &m.data {
+            Some(metric::Data::Histogram(h)) => Some(&h.data_points),
+            _ => None,
+        })
+        .flatten()
+        .flat_map(|p| [p.start_time_unix_nano, p.time_unix_nano]);
+    let mut all = trace_times(&b.traces);
+    all.extend(log_times.chain(point_times).filter(|&t| t != 0));
+    all
+}
+
+/// A timestamp moved on by `by` ns (an unset one, 0, stays unset).
+fn moved(t: &mut u64, by: u64) {
+    if *t != 0 {
+        *t = t.wrapping_add(by);
+    }
+}
+
+/// Moves a request's span and event times on by `by` ns, as `PreEncoded::stamped` does to the
+/// encoded bytes (for the JSON bodies, built from the messages).
+pub fn shift_trace_times(req: &mut ExportTraceServiceRequest, by: u64) {
+    for s in req.resource_spans.iter_mut().flat_map(|r| &mut r.scope_spans).flat_map(|s| &mut s.spans) {
+        moved(&mut s.start_time_unix_nano, by);
+        moved(&mut s.end_time_unix_nano, by);
+        s.events.iter_mut().for_each(|e| moved(&mut e.time_unix_nano, by));
+    }
+}
+
+/// The same for log records.
+pub fn shift_log_times(req: &mut ExportLogsServiceRequest, by: u64) {
+    for l in req.resource_logs.iter_mut().flat_map(|r| &mut r.scope_logs).flat_map(|s| &mut s.log_records) {
+        moved(&mut l.time_unix_nano, by);
+        moved(&mut l.observed_time_unix_nano, by);
+    }
+}
+
+/// The same for the token histograms' points.
+pub fn shift_point_times(req: &mut ExportMetricsServiceRequest, by: u64) {
+    let metrics = req.resource_metrics.iter_mut().flat_map(|r| &mut r.scope_metrics).flat_map(|s| &mut s.metrics);
+    for m in metrics {
+        if let Some(metric::Data::Histogram(h)) = &mut m.data {
+            for p in &mut h.data_points {
+                moved(&mut p.start_time_unix_nano, by);
+                moved(&mut p.time_unix_nano, by);
+            }
         }
     }
 }
