@@ -79,10 +79,24 @@ pub fn assemble_with_owners(spans: &[&SpanRecord]) -> Assembly {
     assemble_with_facts(spans, &facts)
 }
 
+/// Spans a trace may have before its parents are found through a map rather than by a scan (a
+/// trace has a handful; the map was most of the allocations of assembling one).
+const SCAN_PARENTS_UP_TO: usize = 16;
+
+/// Each span's parent among `spans` (by position), `None` for a root or a parent not present.
+fn parents(spans: &[&SpanRecord]) -> Vec<Option<usize>> {
+    let at = |i: usize, p: Option<usize>| p.filter(|&p| p != i);
+    if spans.len() <= SCAN_PARENTS_UP_TO {
+        let find = |id: SpanId| spans.iter().position(|s| s.span_id == id);
+        return spans.iter().enumerate().map(|(i, s)| at(i, s.parent.and_then(find))).collect();
+    }
+    let index: FxHashMap<SpanId, usize> = spans.iter().enumerate().map(|(i, s)| (s.span_id, i)).collect();
+    spans.iter().enumerate().map(|(i, s)| at(i, s.parent.and_then(|p| index.get(&p).copied()))).collect()
+}
+
 /// The same, with each span's facts at hand (`facts[i]` for `spans[i]`).
 fn assemble_with_facts(spans: &[&SpanRecord], facts: &[Cow<'_, SpanFacts>]) -> Assembly {
-    let index: FxHashMap<SpanId, usize> = spans.iter().enumerate().map(|(i, s)| (s.span_id, i)).collect();
-    let parent_of = |i: usize| spans[i].parent.and_then(|p| index.get(&p).copied()).filter(|&p| p != i);
+    let parent = parents(spans);
 
     let best = facts.iter().filter_map(|f| f.run_marker).min();
     let is_candidate = |i: usize| match best {
@@ -95,7 +109,7 @@ fn assemble_with_facts(spans: &[&SpanRecord], facts: &[Cow<'_, SpanFacts>]) -> A
             if !is_candidate(i) {
                 return false;
             }
-            let mut cur = parent_of(i);
+            let mut cur = parent[i];
             let mut steps = 0;
             while let Some(p) = cur {
                 if is_candidate(p) {
@@ -105,19 +119,20 @@ fn assemble_with_facts(spans: &[&SpanRecord], facts: &[Cow<'_, SpanFacts>]) -> A
                 if steps > spans.len() {
                     break; // a parent cycle in bad data
                 }
-                cur = parent_of(p);
+                cur = parent[p];
             }
             true
         })
         .collect();
 
-    let mut runs: Vec<RunRecord> = Vec::new();
-    let mut run_slot: FxHashMap<usize, usize> = FxHashMap::default();
+    // Each run's slot among the runs, by span position (`owners` doubles as that map).
+    let mut owners = vec![None; spans.len()];
+    let mut runs: Vec<RunRecord> = Vec::with_capacity(is_run.iter().filter(|r| **r).count());
     for (i, span) in spans.iter().enumerate().filter(|(i, _)| is_run[*i]) {
         let f = &facts[i];
         let outcome =
             f.outcome.unwrap_or(if span.status == StatusCode::Error { Outcome::Failure } else { Outcome::Success });
-        run_slot.insert(i, runs.len());
+        owners[i] = Some(runs.len());
         runs.push(RunRecord {
             span_id: span.span_id,
             agent: f.agent_name.clone().unwrap_or_else(|| intern(UNKNOWN)),
@@ -135,7 +150,6 @@ fn assemble_with_facts(spans: &[&SpanRecord], facts: &[Cow<'_, SpanFacts>]) -> A
             usage: Vec::new(),
         });
     }
-    let mut owners = vec![None; spans.len()];
     if runs.is_empty() {
         return Assembly { runs, owner: owners };
     }
@@ -145,10 +159,10 @@ fn assemble_with_facts(spans: &[&SpanRecord], facts: &[Cow<'_, SpanFacts>]) -> A
         let mut steps = 0;
         let owner = loop {
             match cur {
-                Some(c) if is_run[c] => break run_slot.get(&c).copied(),
+                Some(c) if is_run[c] => break owners[c],
                 Some(c) if steps <= spans.len() => {
                     steps += 1;
-                    cur = parent_of(c);
+                    cur = parent[c];
                 }
                 _ => break None,
             }
@@ -163,10 +177,7 @@ fn assemble_with_facts(spans: &[&SpanRecord], facts: &[Cow<'_, SpanFacts>]) -> A
             run.retries += 1;
         }
         match f.role {
-            SpanRole::Llm => {
-                run.llm_calls += 1;
-                run.usage.extend(super::settle::usage_of(f));
-            }
+            SpanRole::Llm => run.llm_calls += 1,
             SpanRole::Tool => {
                 run.tool_calls += 1;
                 run.tool_errors += u32::from(f.tool.as_ref().is_some_and(|t| t.error_class.is_some()));
@@ -175,6 +186,15 @@ fn assemble_with_facts(spans: &[&SpanRecord], facts: &[Cow<'_, SpanFacts>]) -> A
                 run.handoffs += 1;
             }
             _ => {}
+        }
+    }
+    // The usage lists at their exact size: a trace is assembled once or twice and then kept.
+    for run in &mut runs {
+        run.usage.reserve_exact(run.llm_calls as usize);
+    }
+    for (f, owner) in facts.iter().zip(&owners) {
+        if let (Some(slot), SpanRole::Llm) = (owner, f.role) {
+            runs[*slot].usage.extend(super::settle::usage_of(f));
         }
     }
     Assembly { runs, owner: owners }

@@ -414,10 +414,9 @@ impl Store {
             }
         }
         if let Some(entry) = self.traces.get_mut(&trace) {
-            // Assembly grows its lists by pushes (room for four runs for one, four usages for
-            // two); a trace is assembled once or twice and then kept for its whole life.
+            // Assembly sizes its lists exactly (a usage list only has room to spare for an LLM
+            // span that reported none, which the shrink returns): the trace keeps them for life.
             entry.runs = runs;
-            entry.runs.shrink_to_fit();
             entry.runs.iter_mut().for_each(|r| r.usage.shrink_to_fit());
         }
         self.recharge(trace);

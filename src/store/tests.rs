@@ -148,6 +148,27 @@ fn children_before_parent_and_split_traces_assemble_into_one_run() {
 }
 
 #[test]
+fn a_big_trace_assembles_as_a_small_one_does() {
+    // Past `assemble::SCAN_PARENTS_UP_TO` spans a trace's parents are found through a map, not a scan.
+    for n in [8u8, 60] {
+        let mut store = Store::new(usize::MAX);
+        let mut spans = vec![agent(4, 1, None, "triage"), agent(4, 2, Some(1), "researcher")];
+        spans.extend(
+            (3..n).map(|id| if id % 3 == 0 { tool(4, id, 1 + id % 2, false) } else { chat(4, id, 1 + id % 2) }),
+        );
+        let chats = (3..n).filter(|id| id % 3 != 0).count() as u32;
+        spans.reverse();
+        store.insert_spans(spans, 0);
+        let runs = store.trace_runs(&[4; 16]).unwrap_or_default();
+        assert_eq!(runs.len(), 1, "{n} spans");
+        let r = &runs[0];
+        assert_eq!((&*r.agent, r.spans, r.handoffs), ("triage", u32::from(n) - 1, 1), "{n} spans");
+        assert_eq!((r.llm_calls, r.tool_calls), (chats, u32::from(n) - 3 - chats), "{n} spans");
+        assert_eq!((r.usage.len(), r.usage.capacity()), (chats as usize, chats as usize), "{n} spans");
+    }
+}
+
+#[test]
 fn root_span_is_the_run_when_no_agent_markers() {
     let mut store = Store::new(usize::MAX);
     store.insert_spans(vec![span(3, 2, Some(1), &[], false)], 0);
