@@ -53,12 +53,15 @@ fn stages(c: &mut Criterion) {
     let mut store = Store::new(256 << 20);
     let mut rollups = Rollups::new(PriceTable::builtin());
     let mut serial = 0u64;
-    // Fresh trace ids every request, so the store keeps inserting rather than deduplicating.
+    let made_ms = agentops_cockpit::engine::worker::now_ms();
+    // Fresh trace ids every request, so the store keeps inserting rather than deduplicating, and
+    // times moved on with the clock, as the loadgen's are.
     g.bench_function("decode+normalize+store+rollups", |b| {
         b.iter(|| {
             serial += 1;
             let now = agentops_cockpit::engine::worker::now_ms();
-            let req = decode(pre[serial as usize % pre.len()].stamped(serial, serial * 1_000_000));
+            let shift = now.saturating_sub(made_ms) * 1_000_000;
+            let req = decode(pre[serial as usize % pre.len()].stamped(serial, shift));
             let converted = convert::wire_traces(&req, Limits::default()).unwrap_or_default();
             store.insert_spans(converted.items, now);
             store.settle(now, SettlePolicy::default(), true);
