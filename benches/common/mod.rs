@@ -2,8 +2,7 @@
 
 use agentops_cockpit::engine::Engine;
 use agentops_cockpit::ingest::convert::{self, Limits};
-use agentops_cockpit::loadgen::traffic::shift_trace_times;
-use agentops_cockpit::loadgen::{bench_requests, stamp_trace_ids};
+use agentops_cockpit::loadgen::{bench_requests, shift_trace_times, stamp_trace_ids};
 
 /// The same allocator as the `cockpit` binary, so the figures are the binary's.
 #[global_allocator]

@@ -22,7 +22,7 @@ use serde::Serialize;
 use tonic::transport::Channel;
 
 use crate::analytics::sketch::Sketch;
-pub use traffic::{Batch, Shape, stamp_trace_ids, trace_ids, trace_times};
+pub use traffic::{Batch, Shape, shift_trace_times, stamp_trace_ids, trace_ids, trace_times};
 use wire::{PreEncoded, RawCodec};
 
 /// Wire formats.
@@ -330,11 +330,11 @@ async fn drive(o: &Options, prepared: &Arc<Vec<Prepared>>, side_signals: bool) -
                 sent_here += spans;
                 let t0 = Instant::now();
                 // Sent as a live fleet would: its runs ended just now.
-                let shift = (crate::control::now_ms().max(0) as u64 * 1_000_000).saturating_sub(p.batch.made_ns);
+                let shift = traffic::wall_ns().saturating_sub(p.batch.made_ns);
                 let json = || {
                     let mut proto = p.batch.traces.clone();
                     stamp_trace_ids(&mut proto, serial);
-                    traffic::shift_trace_times(&mut proto, shift);
+                    shift_trace_times(&mut proto, shift);
                     serde_json::to_vec(&proto).unwrap_or_default()
                 };
                 let outcome = conn.send(Signal::Traces, p.traces.stamped(serial, shift), json).await;

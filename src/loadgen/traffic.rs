@@ -42,8 +42,8 @@ pub struct Batch {
     pub logs: ExportLogsServiceRequest,
     /// Token-usage histogram points.
     pub metrics: ExportMetricsServiceRequest,
-    /// The wall clock its times were made against, ns since the epoch: a send moves them on by
-    /// the time since (`PreEncoded::stamped`, `shift_times`), so every send is recent data.
+    /// The wall clock its times were made against (`wall_ns`): a send moves them on by the time
+    /// since (`PreEncoded::stamped`, `shift_trace_times` and the like), so every send is recent.
     pub made_ns: u64,
 }
 
@@ -286,10 +286,15 @@ fn token_histograms(traces: &ExportTraceServiceRequest, now_ns: u64) -> ExportMe
     ExportMetricsServiceRequest { resource_metrics }
 }
 
+/// The wall clock, ns since the epoch.
+pub(super) fn wall_ns() -> u64 {
+    crate::control::now_ms().max(0) as u64 * 1_000_000
+}
+
 /// `distinct` batches of `runs_per_request` runs each (seeded, so benchmarks repeat).
 pub fn batches(distinct: usize, runs_per_request: usize, shape: &Shape) -> Vec<Batch> {
     let mut rng = StdRng::seed_from_u64(42);
-    let now = crate::control::now_ms().max(0) as u64 * 1_000_000;
+    let now = wall_ns();
     let names = Names { tools: fleet_tools(), models: fleet_models() };
     let agents = shape.agents.unwrap_or(FLEET.len()).max(1);
     let mut run_no = 0usize;

@@ -30,10 +30,10 @@ impl PreEncoded {
             .collect();
         // A timestamp is a fixed64 tag, then its 8 bytes little-endian: nanoseconds of today do
         // not occur by chance among the other bytes either.
-        let span = times.iter().min().copied().unwrap_or(u64::MAX)..=times.iter().max().copied().unwrap_or(0);
+        let range = times.iter().min().copied().unwrap_or(u64::MAX)..=times.iter().max().copied().unwrap_or(0);
         let times: rustc_hash::FxHashSet<u64> = times.iter().copied().collect();
         let value_at = |at: usize| body.get(at..at + 8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes);
-        let is_time = |v: u64| span.contains(&v) && times.contains(&v);
+        let is_time = |v: u64| range.contains(&v) && times.contains(&v);
         let time_offsets = (0..body.len().saturating_sub(8))
             .filter(|&at| body[at] & 7 == FIXED64 && value_at(at + 1).is_some_and(is_time))
             .map(|at| at + 1)

@@ -85,13 +85,13 @@ const SCAN_PARENTS_UP_TO: usize = 16;
 
 /// Each span's parent among `spans` (by position), `None` for a root or a parent not present.
 fn parents(spans: &[&SpanRecord]) -> Vec<Option<usize>> {
-    let at = |i: usize, p: Option<usize>| p.filter(|&p| p != i);
+    let not_itself = |i: usize, p: Option<usize>| p.filter(|&p| p != i);
     if spans.len() <= SCAN_PARENTS_UP_TO {
         let find = |id: SpanId| spans.iter().position(|s| s.span_id == id);
-        return spans.iter().enumerate().map(|(i, s)| at(i, s.parent.and_then(find))).collect();
+        return spans.iter().enumerate().map(|(i, s)| not_itself(i, s.parent.and_then(find))).collect();
     }
     let index: FxHashMap<SpanId, usize> = spans.iter().enumerate().map(|(i, s)| (s.span_id, i)).collect();
-    spans.iter().enumerate().map(|(i, s)| at(i, s.parent.and_then(|p| index.get(&p).copied()))).collect()
+    spans.iter().enumerate().map(|(i, s)| not_itself(i, s.parent.and_then(|p| index.get(&p).copied()))).collect()
 }
 
 /// The same, with each span's facts at hand (`facts[i]` for `spans[i]`).
