@@ -114,7 +114,7 @@ struct Prepared {
 }
 
 fn prepare(batch: Batch) -> Prepared {
-    let (ids, times) = (batch.trace_ids(), traffic::times(&batch));
+    let (ids, times) = (batch.trace_ids(), batch.times());
     Prepared {
         traces: PreEncoded::new(&batch.traces, &ids, &times),
         logs: PreEncoded::new(&batch.logs, &ids, &times),

@@ -63,6 +63,15 @@ impl Batch {
         trace_ids(&self.traces)
     }
 
+    /// Every timestamp of the batch (spans, their events, log records, metric points): the
+    /// values a send moves on.
+    pub fn times(&self) -> Vec<u64> {
+        let mut all = trace_times(&self.traces);
+        each_log_time(&mut self.logs.clone(), &mut collect_into(&mut all));
+        each_point_time(&mut self.metrics.clone(), &mut collect_into(&mut all));
+        all
+    }
+
     /// Log records in `logs`.
     pub fn log_records(&self) -> u64 {
         self.logs.resource_logs.iter().flat_map(|r| &r.scope_logs).map(|s| s.log_records.len() as u64).sum()
@@ -346,69 +355,76 @@ pub fn stamp_trace_ids(req: &mut ExportTraceServiceRequest, serial: u64) {
     }
 }
 
-/// Every timestamp of a request's spans and their events.
-pub fn trace_times(req: &ExportTraceServiceRequest) -> Vec<u64> {
-    let spans = req.resource_spans.iter().flat_map(|r| &r.scope_spans).flat_map(|s| &s.spans);
-    let times = spans.flat_map(|s| {
-        [s.start_time_unix_nano, s.end_time_unix_nano].into_iter().chain(s.events.iter().map(|e| e.time_unix_nano))
-    });
-    times.filter(|&t| t != 0).collect()
-}
-
-/// Every timestamp of a batch (spans, their events, log records, metric points): the values a
-/// send moves on.
-pub fn times(b: &Batch) -> Vec<u64> {
-    let logs = b.logs.resource_logs.iter().flat_map(|r| &r.scope_logs).flat_map(|s| &s.log_records);
-    let log_times = logs.flat_map(|l| [l.time_unix_nano, l.observed_time_unix_nano]);
-    let metrics = b.metrics.resource_metrics.iter().flat_map(|r| &r.scope_metrics).flat_map(|s| &s.metrics);
-    let point_times = metrics
-        .filter_map(|m| match &m.data {
-            Some(metric::Data::Histogram(h)) => Some(&h.data_points),
-            _ => None,
-        })
-        .flatten()
-        .flat_map(|p| [p.start_time_unix_nano, p.time_unix_nano]);
-    let mut all = trace_times(&b.traces);
-    all.extend(log_times.chain(point_times).filter(|&t| t != 0));
-    all
-}
-
-/// A timestamp moved on by `by` ns (an unset one, 0, stays unset).
-fn moved(t: &mut u64, by: u64) {
-    if *t != 0 {
-        *t = t.wrapping_add(by);
+/// Calls `f` on every timestamp of a request's spans and their events: the one list of the
+/// fields a send moves, for collecting them and for moving them.
+fn each_trace_time(req: &mut ExportTraceServiceRequest, f: &mut impl FnMut(&mut u64)) {
+    for s in req.resource_spans.iter_mut().flat_map(|r| &mut r.scope_spans).flat_map(|s| &mut s.spans) {
+        f(&mut s.start_time_unix_nano);
+        f(&mut s.end_time_unix_nano);
+        s.events.iter_mut().for_each(|e| f(&mut e.time_unix_nano));
     }
+}
+
+/// The same for log records.
+fn each_log_time(req: &mut ExportLogsServiceRequest, f: &mut impl FnMut(&mut u64)) {
+    for l in req.resource_logs.iter_mut().flat_map(|r| &mut r.scope_logs).flat_map(|s| &mut s.log_records) {
+        f(&mut l.time_unix_nano);
+        f(&mut l.observed_time_unix_nano);
+    }
+}
+
+/// The same for the token histograms' points.
+fn each_point_time(req: &mut ExportMetricsServiceRequest, f: &mut impl FnMut(&mut u64)) {
+    let metrics = req.resource_metrics.iter_mut().flat_map(|r| &mut r.scope_metrics).flat_map(|s| &mut s.metrics);
+    for m in metrics {
+        if let Some(metric::Data::Histogram(h)) = &mut m.data {
+            for p in &mut h.data_points {
+                f(&mut p.start_time_unix_nano);
+                f(&mut p.time_unix_nano);
+            }
+        }
+    }
+}
+
+/// Appends each set timestamp (an unset one, 0, is not a time to move).
+fn collect_into(all: &mut Vec<u64>) -> impl FnMut(&mut u64) + '_ {
+    |t| {
+        if *t != 0 {
+            all.push(*t);
+        }
+    }
+}
+
+/// Moves each set timestamp on by `by` ns (an unset one, 0, stays unset).
+fn move_on(by: u64) -> impl FnMut(&mut u64) {
+    move |t| {
+        if *t != 0 {
+            *t = t.wrapping_add(by);
+        }
+    }
+}
+
+/// Every timestamp of a request's spans and their events (read once, when requests are made).
+pub fn trace_times(req: &ExportTraceServiceRequest) -> Vec<u64> {
+    let mut all = Vec::new();
+    each_trace_time(&mut req.clone(), &mut collect_into(&mut all));
+    all
 }
 
 /// Moves a request's span and event times on by `by` ns, as `PreEncoded::stamped` does to the
 /// encoded bytes (for the JSON bodies, built from the messages).
 pub fn shift_trace_times(req: &mut ExportTraceServiceRequest, by: u64) {
-    for s in req.resource_spans.iter_mut().flat_map(|r| &mut r.scope_spans).flat_map(|s| &mut s.spans) {
-        moved(&mut s.start_time_unix_nano, by);
-        moved(&mut s.end_time_unix_nano, by);
-        s.events.iter_mut().for_each(|e| moved(&mut e.time_unix_nano, by));
-    }
+    each_trace_time(req, &mut move_on(by));
 }
 
 /// The same for log records.
 pub fn shift_log_times(req: &mut ExportLogsServiceRequest, by: u64) {
-    for l in req.resource_logs.iter_mut().flat_map(|r| &mut r.scope_logs).flat_map(|s| &mut s.log_records) {
-        moved(&mut l.time_unix_nano, by);
-        moved(&mut l.observed_time_unix_nano, by);
-    }
+    each_log_time(req, &mut move_on(by));
 }
 
 /// The same for the token histograms' points.
 pub fn shift_point_times(req: &mut ExportMetricsServiceRequest, by: u64) {
-    let metrics = req.resource_metrics.iter_mut().flat_map(|r| &mut r.scope_metrics).flat_map(|s| &mut s.metrics);
-    for m in metrics {
-        if let Some(metric::Data::Histogram(h)) = &mut m.data {
-            for p in &mut h.data_points {
-                moved(&mut p.start_time_unix_nano, by);
-                moved(&mut p.time_unix_nano, by);
-            }
-        }
-    }
+    each_point_time(req, &mut move_on(by));
 }
 
 /// The same stamp on log records, so they still join their spans.

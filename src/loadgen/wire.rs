@@ -124,7 +124,6 @@ mod tests {
     use super::*;
     use crate::loadgen::traffic::{
         Shape, batches, shift_log_times, shift_point_times, shift_trace_times, stamp_log_trace_ids, stamp_trace_ids,
-        times,
     };
     use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
     use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -136,7 +135,7 @@ mod tests {
     #[test]
     fn stamping_the_bytes_equals_stamping_the_message() -> Result<(), prost::DecodeError> {
         let b = &batches(2, 8, &Shape::default())[1];
-        let (ids, times) = (b.trace_ids(), times(b));
+        let (ids, times) = (b.trace_ids(), b.times());
         let pre = PreEncoded::new(&b.traces, &ids, &times);
         assert_eq!(pre.stamps(), ids.len(), "one offset per span");
         let events: usize = b
