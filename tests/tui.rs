@@ -330,6 +330,37 @@ async fn a_narrow_header_keeps_the_states_an_operator_must_not_miss() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_safety_view_says_when_no_red_team_run_was_seen() {
+    let (s, _) = data().await;
+    let theme = theme(Depth::None);
+    let mut app = app_with(s);
+    press(&mut app, KeyCode::Char('4'));
+    assert!(text(&render(&app, 80, 24, &theme)).contains("25.0% of 4 runs"));
+    let mut none = s.clone();
+    none.summary.safety.red_team_runs = 0;
+    none.summary.safety.injection_asr = None;
+    let mut app = app_with(&none);
+    press(&mut app, KeyCode::Char('4'));
+    let screen = text(&render(&app, 80, 24, &theme));
+    assert!(screen.contains("injection success (red team) no red-team runs"), "{screen}");
+    assert!(!screen.contains("of 0 runs"), "{screen}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_header_counts_one_of_a_thing_in_the_singular() {
+    let (s, _) = data().await;
+    let theme = theme(Depth::None);
+    let mut s = s.clone();
+    s.summary.alerts.truncate(1);
+    s.consoles = Some(1);
+    let header = text(&render(&app_with(&s), 200, 24, &theme)).lines().next().unwrap_or_default().to_owned();
+    for part in ["⚠ 1 alert │", "1 console"] {
+        assert!(header.contains(part), "{part} missing from {header:?}");
+    }
+    assert!(!header.contains("1 alerts") && !header.contains("1 consoles"), "{header:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_header_says_when_ingest_is_shedding_load_even_at_80_columns() {
     let (s, _) = data().await;
     let theme = theme(Depth::None);

@@ -257,7 +257,7 @@ pub fn markdown(s: &Summary) -> String {
     );
     let _ = writeln!(
         o,
-        "- Red-team injection success {} (runs: {}) · leakage rate {} (runs: {})",
+        "- Red-team injection success {} (red-team runs: {}) · leakage rate {} (runs that leaked: {})",
         pct(sa.injection_asr),
         sa.red_team_runs,
         pct(sa.leakage_rate),

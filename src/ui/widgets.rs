@@ -42,6 +42,11 @@ pub fn num(n: u64) -> String {
     }
 }
 
+/// A count and its noun, singular for one ("1 alert", "3 alerts", "12k agents").
+pub fn counted(n: u64, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{} {noun}s", num(n)) }
+}
+
 /// A rate per second: a decimal under 10 (a few events over a window read 0.2, not 0), then as
 /// [`num`].
 pub fn per_second(rate: f64) -> String {

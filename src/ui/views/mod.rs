@@ -19,7 +19,7 @@ use ratatui::widgets::{Clear, Paragraph};
 use super::app::{App, Field, Mode, Page, TABS, WINDOWS, tab};
 use super::keymap::BINDINGS;
 use super::theme::Theme;
-use super::widgets::{cut, num, per_second, text_box};
+use super::widgets::{counted, cut, num, per_second, text_box};
 use crate::control::model::ApprovalStatus;
 
 /// Draws the whole screen.
@@ -79,11 +79,11 @@ fn draw_header(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         (keep::NAME, Span::styled("AgentOps Cockpit", theme.accent())),
         (keep::WINDOW, Span::raw(format!("window {}", WINDOWS[app.window].0))),
         (keep::RATE, Span::raw(format!("{}/s in", num(s.ingest_rate.round() as u64)))),
-        (keep::AGENTS, Span::raw(format!("{} agents", s.summary.agents.len().max(s.policy.effective.len())))),
+        (keep::AGENTS, Span::raw(counted(s.summary.agents.len().max(s.policy.effective.len()) as u64, "agent"))),
         (
             keep::ALERTS,
             if alerts > 0 {
-                Span::styled(format!("⚠ {alerts} alerts"), theme.bad())
+                Span::styled(format!("⚠ {}", counted(alerts as u64, "alert")), theme.bad())
             } else {
                 Span::styled("✓ no alerts", theme.good())
             },
@@ -118,7 +118,7 @@ fn draw_header(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         }
     }
     if let Some(c) = s.consoles {
-        parts.push((keep::CONSOLES, Span::raw(format!("{c} consoles"))));
+        parts.push((keep::CONSOLES, Span::raw(counted(u64::from(c), "console"))));
     }
     // Leave out the parts that go first until the rest fits (a space before, " │ " between).
     let width = |parts: &[(u8, Span<'_>)]| 1 + parts.iter().map(|(_, p)| p.width() + 3).sum::<usize>() - 3;

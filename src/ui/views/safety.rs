@@ -8,7 +8,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use crate::model::GuardrailVerdict;
 use crate::ui::app::{App, tab};
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{age, block, num, pct, table};
+use crate::ui::widgets::{age, block, counted, num, pct, table};
 
 /// Draws Safety.
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
@@ -30,9 +30,14 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         Line::from(format!("trips: blocked {} · redacted {} · flagged {}", sa.blocks, sa.redacts, sa.flags)),
         Line::from(vec![
             Span::raw("injection success (red team) "),
-            Span::styled(format!("{} of {} runs", pct(sa.injection_asr), sa.red_team_runs), asr_style),
+            // "— of 0 runs" read as a figure; with no red-team runs there is none to show.
+            if sa.red_team_runs == 0 {
+                Span::styled("no red-team runs", theme.dim())
+            } else {
+                Span::styled(format!("{} of {}", pct(sa.injection_asr), counted(sa.red_team_runs, "run")), asr_style)
+            },
             Span::raw(" · leakage "),
-            Span::styled(format!("{} ({} runs)", pct(sa.leakage_rate), sa.leak_runs), leak_style),
+            Span::styled(format!("{} (in {})", pct(sa.leakage_rate), counted(sa.leak_runs, "run")), leak_style),
         ]),
         Line::from(format!(
             "approvals: {} pending · {} approved · {} denied · {} expired",
