@@ -1,5 +1,7 @@
 //! Alert rules: a table of checks over recent windows, with thresholds from config. An alert
-//! keeps the time it started firing until it stops.
+//! keeps the time it started firing until it stops; a rule over a sliding window keeps firing
+//! for a short while after its condition stops holding, so a rate near its threshold does not
+//! open, clear and open again every few seconds.
 
 use std::collections::BTreeMap;
 
@@ -78,19 +80,65 @@ pub struct Rule {
     pub severity: &'static str,
     /// Window, minutes.
     pub window_minutes: i64,
+    /// Seconds the alert keeps firing after its condition stops holding (0: clears at once).
+    pub keep_firing_s: u64,
     /// The check.
     pub check: Check,
 }
 
 /// The built-in rules.
 pub const RULES: &[Rule] = &[
-    Rule { name: "success_rate_drop", severity: "SEV-2", window_minutes: 15, check: success_rate_drop },
-    Rule { name: "error_budget_burn", severity: "SEV-2", window_minutes: 60, check: error_budget_burn },
-    Rule { name: "spend_over_budget", severity: "SEV-2", window_minutes: 15, check: spend_over_budget },
-    Rule { name: "tool_error_spike", severity: "SEV-2", window_minutes: 5, check: tool_error_spike },
-    Rule { name: "guardrail_trip_spike", severity: "SEV-1", window_minutes: 5, check: guardrail_trip_spike },
-    Rule { name: "red_team_injection_success", severity: "SEV-1", window_minutes: 60, check: injection_success },
-    Rule { name: "approvals_waiting", severity: "SEV-2", window_minutes: 1, check: approvals_waiting },
+    Rule {
+        name: "success_rate_drop",
+        severity: "SEV-2",
+        window_minutes: 15,
+        keep_firing_s: 120,
+        check: success_rate_drop,
+    },
+    Rule {
+        name: "error_budget_burn",
+        severity: "SEV-2",
+        window_minutes: 60,
+        keep_firing_s: 120,
+        check: error_budget_burn,
+    },
+    Rule {
+        name: "spend_over_budget",
+        severity: "SEV-2",
+        window_minutes: 15,
+        keep_firing_s: 120,
+        check: spend_over_budget,
+    },
+    Rule {
+        name: "tool_error_spike",
+        severity: "SEV-2",
+        window_minutes: 5,
+        keep_firing_s: 120,
+        check: tool_error_spike,
+    },
+    Rule {
+        name: "guardrail_trip_spike",
+        severity: "SEV-1",
+        window_minutes: 5,
+        keep_firing_s: 120,
+        check: guardrail_trip_spike,
+    },
+    // Any success in the hour fires: it does not hover around a threshold.
+    Rule {
+        name: "red_team_injection_success",
+        severity: "SEV-1",
+        window_minutes: 60,
+        keep_firing_s: 0,
+        check: injection_success,
+    },
+    // The pending approvals are counted exactly: one decided is no longer waiting.
+    Rule {
+        name: "approvals_waiting",
+        severity: "SEV-2",
+        window_minutes: 1,
+        keep_firing_s: 0,
+        check: approvals_waiting,
+    },
 ];
 
 fn by_agent<C: Merge + Default + Clone>(t: &super::rollup::Table<C>) -> BTreeMap<String, C> {
@@ -265,6 +313,10 @@ pub struct Active {
     pub message: String,
     /// When it started firing, ns.
     pub since_ns: u64,
+    /// The rule's message when its condition last held.
+    held_message: String,
+    /// When its condition last held, ns.
+    held_ns: u64,
 }
 
 /// The alerts firing now.
@@ -289,13 +341,35 @@ impl AlertBook {
                 firing.insert((rule.name, f.subject.clone()), (f, rule.severity));
             }
         }
-        self.active.retain(|k, _| firing.contains_key(k));
+        self.active.retain(|k, a| {
+            if firing.contains_key(k) {
+                return true;
+            }
+            let keep_ns = RULES.iter().find(|r| r.name == k.0).map_or(0, |r| r.keep_firing_s) * 1_000_000_000;
+            let quiet_s = now_ns.saturating_sub(a.held_ns) / 1_000_000_000;
+            // Said in the message, so the figure it quotes is not read as today's.
+            a.message =
+                format!("{} — not so for {quiet_s}s, clears after {}s", a.held_message, keep_ns / 1_000_000_000);
+            now_ns.saturating_sub(a.held_ns) < keep_ns
+        });
         let mut opened = Vec::new();
         for (key, (f, severity)) in firing {
             match self.active.get_mut(&key) {
-                Some(a) => a.message = f.message,
+                Some(a) => {
+                    a.message.clone_from(&f.message);
+                    a.held_message = f.message;
+                    a.held_ns = now_ns;
+                }
                 None => {
-                    let a = Active { rule: key.0, severity, agent: f.agent, message: f.message, since_ns: now_ns };
+                    let a = Active {
+                        rule: key.0,
+                        severity,
+                        agent: f.agent,
+                        message: f.message.clone(),
+                        since_ns: now_ns,
+                        held_message: f.message,
+                        held_ns: now_ns,
+                    };
                     opened.push(a.clone());
                     self.active.insert(key, a);
                 }
@@ -387,6 +461,40 @@ mod tests {
         // An hour later the window is empty: cleared.
         book.evaluate(t0 + 3_600_000_000_000, window(&rollups, now + 61), &cfg, &AlertInputs::default());
         assert!(book.rows(None).is_empty());
+    }
+
+    #[test]
+    fn a_rate_rule_keeps_firing_briefly_after_its_condition_stops_so_it_does_not_flap() {
+        let t0 = 1_700_000_000_000_000_000u64;
+        let s = 1_000_000_000u64;
+        let mut rollups = Rollups::new(PriceTable::builtin());
+        rollups.record(runs(30, 15, t0));
+        let now = super::super::rollup::minute_of(t0);
+        let bad = |m: i64| rollups.window(now - m + 1, now, &|_| true);
+        let good = |_: i64| Bucket::default();
+        let (cfg, inputs) = (AlertConfig::default(), AlertInputs::default());
+        let mut book = AlertBook::default();
+        let drop = |book: &AlertBook| book.rows(None).into_iter().find(|r| r.rule == "success_rate_drop");
+        assert!(book.evaluate(t0, bad, &cfg, &inputs).iter().any(|a| a.rule == "success_rate_drop"));
+        // The condition stops holding: still firing, and the message says since when.
+        book.evaluate(t0 + 5 * s, good, &cfg, &inputs);
+        let row = drop(&book).map(|r| (r.since, r.message));
+        assert_eq!(
+            row,
+            Some((
+                rfc3339(t0),
+                "billing: success rate 50% over 15m is below the 90% objective (15 of 30 runs) — not so for 5s, clears after 120s"
+                    .to_owned()
+            ))
+        );
+        // It holds again: the same alert, not a new one, with the fresh message.
+        assert!(book.evaluate(t0 + 10 * s, bad, &cfg, &inputs).is_empty());
+        assert!(drop(&book).is_some_and(|r| r.since == rfc3339(t0) && !r.message.contains("not so")));
+        // Quiet for less than the rule's 120 s: still there; for 120 s: cleared.
+        book.evaluate(t0 + 129 * s, good, &cfg, &inputs);
+        assert!(drop(&book).is_some());
+        book.evaluate(t0 + 130 * s, good, &cfg, &inputs);
+        assert!(drop(&book).is_none());
     }
 
     #[test]
