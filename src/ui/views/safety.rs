@@ -37,7 +37,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 Span::styled(format!("{} of {}", pct(sa.injection_asr), counted(sa.red_team_runs, "run")), asr_style)
             },
             Span::raw(" · leakage "),
-            Span::styled(format!("{} (in {})", pct(sa.leakage_rate), counted(sa.leak_runs, "run")), leak_style),
+            Span::styled(format!("{} ({} leaked)", pct(sa.leakage_rate), counted(sa.leak_runs, "run")), leak_style),
         ]),
         Line::from(format!(
             "approvals: {} pending · {} approved · {} denied · {} expired",
