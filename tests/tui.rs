@@ -347,6 +347,19 @@ async fn the_safety_view_says_when_no_red_team_run_was_seen() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_message_too_long_for_the_footer_ends_in_an_ellipsis() {
+    let (s, _) = data().await;
+    let theme = theme(Depth::None);
+    let mut app = app_with(s);
+    let long = format!("✓ tools billing-ops: revision 12, audit #34 · now {}", "x".repeat(200));
+    app.message = Some((long, false));
+    let screen = text(&render(&app, 80, 24, &theme));
+    let footer = screen.lines().last().unwrap_or_default().trim_end().to_owned();
+    assert!(footer.contains("audit #34") && footer.ends_with('…'), "{footer:?}");
+    assert_eq!(footer.chars().count(), 80, "{footer:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_header_counts_one_of_a_thing_in_the_singular() {
     let (s, _) = data().await;
     let theme = theme(Depth::None);

@@ -69,6 +69,11 @@ async fn every_lever_from_the_tui_reaches_the_audit_log() {
             "{line}"
         );
         assert!(last.actor.starts_with("tui:"), "{}", last.actor);
+        // The footer's message names the audit entry before the new value, so a narrow
+        // terminal that cuts it keeps the entry.
+        let msg = outcome.unwrap_or_default();
+        let audit = format!("audit #{} · now ", last.id);
+        assert!(msg.starts_with(&format!("✓ {} {target}: revision ", req.lever)) && msg.contains(&audit), "{msg}");
         update(&mut app, Msg::Snapshot(Arc::new(local.snapshot(3600).await.expect("snapshot"))));
     }
     // The rollback pinned the last known good version; read-only kept only declared reads.

@@ -12,6 +12,12 @@ use crate::store::query::TraceView;
 /// A boxed future, so the interface can be a trait object.
 pub type Fut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// What the footer says of a lever that was applied: the revision and the audit entry first, so
+/// they are not the part cut off on a narrow terminal, then the new value.
+pub fn applied(lever: &str, revision: impl std::fmt::Display, audit_id: impl std::fmt::Display, value: &str) -> String {
+    format!("✓ {lever}: revision {revision}, audit #{audit_id} · now {value}")
+}
+
 /// The engine interface the TUI uses: in-process or over the operator API.
 pub trait Backend: Send + Sync {
     /// A fresh snapshot for the window.

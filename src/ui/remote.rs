@@ -8,7 +8,7 @@ use parking_lot::Mutex;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
-use super::data::{Backend, Fut, Snapshot};
+use super::data::{Backend, Fut, Snapshot, applied};
 use crate::control::model::ActionRequest;
 use crate::store::query::TraceView;
 
@@ -152,10 +152,10 @@ impl Backend for Remote {
 
     fn act(&self, req: ActionRequest) -> Fut<'_, Result<String, String>> {
         Box::pin(async move {
-            let label = format!("{} {} → {}", req.lever, req.agent, req.value);
+            let (lever, value) = (format!("{} {}", req.lever, req.agent), req.value.to_string());
             let body = serde_json::to_value(&req).map_err(|e| e.to_string())?;
             let v = self.send(self.post("/api/v1/actions", body)).await?;
-            Ok(format!("{label} (revision {}, audit #{})", v["revision"], v["audit_id"]))
+            Ok(applied(&lever, &v["revision"], &v["audit_id"], &value))
         })
     }
 

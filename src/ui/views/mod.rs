@@ -183,9 +183,11 @@ fn draw_footer(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             if !app.filter.is_empty() {
                 spans.push(Span::styled(format!("/{} ", app.filter), theme.warn()));
             }
+            // A message longer than the room left ends in "…" rather than at the edge.
+            let room = usize::from(area.width).saturating_sub(spans.iter().map(Span::width).sum());
             match &app.message {
-                Some((m, true)) => spans.push(Span::styled(format!("✖ {m}"), theme.bad())),
-                Some((m, false)) => spans.push(Span::styled(m.clone(), theme.good())),
+                Some((m, true)) => spans.push(Span::styled(cut(&format!("✖ {m}"), room), theme.bad())),
+                Some((m, false)) => spans.push(Span::styled(cut(m, room), theme.good())),
                 None => spans.push(Span::styled(hints(app), theme.dim())),
             }
             Line::from(spans)
