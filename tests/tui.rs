@@ -31,6 +31,15 @@ fn app_with(s: &Snapshot) -> App {
     app
 }
 
+/// Types a `:` command line and presses Enter.
+fn command(app: &mut App, line: &str) -> Vec<Effect> {
+    press(app, KeyCode::Char(':'));
+    for c in line.chars() {
+        press(app, KeyCode::Char(c));
+    }
+    press(app, KeyCode::Enter)
+}
+
 fn render(app: &App, w: u16, h: u16, theme: &Theme) -> Terminal<TestBackend> {
     let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
     t.draw(|f| views::draw(f, app, theme)).expect("draw");
@@ -237,13 +246,6 @@ fn empty_lists_say_why_they_are_empty() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rollback_names_the_version_it_pins_or_refuses_when_there_is_none() {
     let (s, _) = data().await;
-    let command = |app: &mut App, line: &str| {
-        press(app, KeyCode::Char(':'));
-        line.chars().for_each(|c| {
-            press(app, KeyCode::Char(c));
-        });
-        press(app, KeyCode::Enter)
-    };
     // support-triage runs 4.2 after 4.1, which met the SLO: the confirmation says 4.2 → 4.1 and
     // pins exactly 4.1.
     let mut app = app_with(s);
@@ -344,6 +346,34 @@ async fn the_safety_view_says_when_no_red_team_run_was_seen() {
     let screen = text(&render(&app, 80, 24, &theme));
     assert!(screen.contains("injection success (red team) no red-team runs"), "{screen}");
     assert!(!screen.contains("of 0 runs"), "{screen}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn incident_commands_act_on_the_incident_in_view_when_given_no_id() {
+    let (s, _) = data().await;
+    let open = s.incidents.iter().find(|i| i.status == "open").expect("an open incident in the fixture");
+    // Nowhere near an incident: the id is needed.
+    let mut app = app_with(s);
+    assert!(command(&mut app, "resolve").is_empty());
+    let (msg, err) = app.message.clone().expect("message");
+    assert!(err && msg.contains("needs an incident id"), "{msg}");
+    // In its timeline: :resolve opens the confirmation for it, naming it.
+    let mut app = app_with(s);
+    press(&mut app, KeyCode::Char('9'));
+    app.stack.push(Page::Incident(open.id));
+    assert!(command(&mut app, "resolve").is_empty());
+    let Mode::Confirm(c) = &app.mode else { panic!("no confirmation: {:?}", app.mode) };
+    assert_eq!(c.title, format!("Resolve incident {}", open.id));
+    assert_eq!(c.lines.first(), Some(&open.title));
+    assert!(matches!(c.pending, Pending::Resolve(id) if id == open.id), "{:?}", c.pending);
+    press(&mut app, KeyCode::Esc);
+    // :note takes the whole line as the note; a leading number is still an id.
+    let effects = command(&mut app, "note paged the owner");
+    let [Effect::IncidentUpdate { id, kind, text, .. }] = effects.as_slice() else { panic!("{effects:?}") };
+    assert_eq!((*id, kind.as_str(), text.as_str()), (open.id, "note", "paged the owner"));
+    let effects = command(&mut app, "note 77 elsewhere");
+    assert!(matches!(effects.as_slice(), [Effect::IncidentUpdate { id: 77, .. }]), "{effects:?}");
+    assert!(matches!(command(&mut app, "export").as_slice(), [Effect::Export(id)] if *id == open.id));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -604,6 +604,13 @@ fn command(app: &mut App, line: &str) -> Vec<Effect> {
     let Some((&cmd, args)) = words.split_first() else { return Vec::new() };
     let arg = |i: usize| args.get(i).copied();
     let rest = |from: usize| args.get(from..).map(|a| a.join(" ")).unwrap_or_default();
+    // The incident commands take an id, or act on the incident in view (its timeline, or the
+    // row selected in Incidents): the footer offers ":resolve" there, and asking for the id
+    // shown at the top of the screen was one step too many. `first` is where the rest begins.
+    let (incident, first) = match arg(0).and_then(|i| i.parse::<i64>().ok()) {
+        Some(id) => (Some(id), 1),
+        None => (selected_incident(app).map(|i| i.id), 0),
+    };
     let need = |app: &mut App, what: &str| {
         say(app, format!(":{cmd} needs {what} — see :help"), true);
         Vec::new()
@@ -773,25 +780,35 @@ fn command(app: &mut App, line: &str) -> Vec<Effect> {
             }
             _ => need(app, "a severity (SEV-0, SEV-1, SEV-2) and a title"),
         },
-        "note" => match (arg(0).and_then(|i| i.parse().ok()), rest(1)) {
+        "note" => match (incident, rest(first)) {
             (Some(id), text) if !text.is_empty() => {
                 vec![Effect::IncidentUpdate { id, kind: "note".into(), text, trace_id: None }]
             }
-            _ => need(app, "an incident id and the note"),
+            (Some(_), _) => need(app, "the note"),
+            (None, _) => need(app, "an incident id (none is in view) and the note"),
         },
-        "link" => match (arg(0).and_then(|i| i.parse().ok()), arg(1)) {
+        "link" => match (incident, arg(first)) {
             (Some(id), Some(trace)) => {
-                vec![Effect::IncidentUpdate { id, kind: "run".into(), text: rest(2), trace_id: Some(trace.into()) }]
+                vec![Effect::IncidentUpdate {
+                    id,
+                    kind: "run".into(),
+                    text: rest(first + 1),
+                    trace_id: Some(trace.into()),
+                }]
             }
             _ => need(app, "an incident id and a trace id"),
         },
-        "resolve" => match arg(0).and_then(|i| i.parse().ok()) {
+        "resolve" => match incident {
             Some(id) => {
+                // Name it, since the id may have come from the screen rather than the keyboard.
+                let title = app.snapshot.incidents.iter().find(|i| i.id == id).map(|i| i.title.clone());
+                let mut lines = Vec::from_iter(title);
+                lines.push("The incident closes; its timeline stays for the postmortem.".into());
                 app.mode = Mode::Confirm(Box::new(Confirm {
                     title: format!("Resolve incident {id}"),
-                    lines: vec!["The incident closes; its timeline stays for the postmortem.".into()],
+                    lines,
                     pending: Pending::Resolve(id),
-                    reason: rest(1),
+                    reason: rest(first),
                     target: None,
                     typed: String::new(),
                     field: Field::Reason,
@@ -805,7 +822,7 @@ fn command(app: &mut App, line: &str) -> Vec<Effect> {
             (Some("incident"), Some(name)) => vec![Effect::DemoIncident(name.to_owned())],
             _ => need(app, "incident NAME (injection, runaway, regression, outage)"),
         },
-        "export" => match arg(0).and_then(|i| i.parse().ok()) {
+        "export" => match incident {
             Some(id) => vec![Effect::Export(id)],
             None => need(app, "an incident id"),
         },
@@ -830,10 +847,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("approve", "ID [reason]"),
     ("deny", "ID [reason]"),
     ("incident", "SEV-n TITLE  open an incident"),
-    ("note", "ID TEXT"),
-    ("link", "ID TRACE_ID  link a run"),
-    ("resolve", "ID [reason]"),
-    ("export", "ID  write incident-ID.md"),
+    ("note", "[ID] TEXT  (no ID: the incident in view)"),
+    ("link", "[ID] TRACE_ID  link a run"),
+    ("resolve", "[ID] [reason]"),
+    ("export", "[ID]  write incident-ID.md"),
     ("window", "5m|15m|1h|6h|24h|7d"),
     ("demo", "incident injection|runaway|regression|outage"),
     ("help", ""),
