@@ -377,6 +377,30 @@ async fn incident_commands_act_on_the_incident_in_view_when_given_no_id() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_help_scrolls_to_the_levers_and_commands_at_80x24() {
+    let (s, _) = data().await;
+    let theme = theme(Depth::None);
+    let mut app = app_with(s);
+    press(&mut app, KeyCode::Char('?'));
+    let screen = text(&render(&app, 80, 24, &theme));
+    // Longer than the screen: the levers and the commands start below its edge, and it says so.
+    assert!(screen.contains("Help — j/k scroll") && !screen.contains(":rollback"), "{screen}");
+    press(&mut app, KeyCode::Char('G'));
+    let screen = text(&render(&app, 80, 24, &theme));
+    assert!(screen.contains(":rollback") && screen.contains(":quit"), "{screen}");
+    assert!(!screen.contains("1  Overview"), "{screen}");
+    // Up from the bottom moves at once (the view does not sit past the end).
+    press(&mut app, KeyCode::Char('k'));
+    assert_eq!(app.help_line, agentops_cockpit::ui::app::help_len() - 2);
+    // Everything fits on a tall terminal: no scrolling to offer.
+    press(&mut app, KeyCode::Char('g'));
+    let wide = text(&render(&app, 120, 60, &theme));
+    assert!(wide.contains("Help — Esc closes") && wide.contains(":quit") && wide.contains("1  Overview"), "{wide}");
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.mode, Mode::Normal);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_message_too_long_for_the_footer_ends_in_an_ellipsis() {
     let (s, _) = data().await;
     let theme = theme(Depth::None);

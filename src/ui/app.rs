@@ -7,7 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::json;
 
 use super::data::Snapshot;
-use super::keymap::{Action, Keymap};
+use super::keymap::{Action, BINDINGS, Keymap};
 use crate::analytics::figures::ToolRow;
 use crate::control::model::{ActionRequest, Approval, ApprovalStatus, Incident};
 use crate::control::policy::{Effective, Tools};
@@ -209,6 +209,8 @@ pub struct App {
     pub tool_sort: usize,
     /// Drill-down stack.
     pub stack: Vec<Page>,
+    /// The help's highlighted line; the overlay scrolls to keep it in view.
+    pub help_line: usize,
     /// The trace loaded for the Trace page.
     pub trace: Option<TraceView>,
     /// The data.
@@ -238,6 +240,7 @@ impl App {
             page_sel: 0,
             tool_sort: 0,
             stack: Vec::new(),
+            help_line: 0,
             trace: None,
             snapshot: Arc::new(Snapshot::default()),
             message: None,
@@ -621,7 +624,7 @@ fn command(app: &mut App, line: &str) -> Vec<Effect> {
             Vec::new()
         }
         "help" => {
-            app.mode = Mode::Help;
+            open_help(app);
             Vec::new()
         }
         "window" | "w" => match arg(0).and_then(|w| WINDOWS.iter().position(|(n, _)| *n == w)) {
@@ -1075,11 +1078,39 @@ fn jump_trace(app: &mut App) -> Vec<Effect> {
     }
 }
 
+/// Lines in the help overlay: every binding, a blank line, a heading, every command.
+pub fn help_len() -> usize {
+    BINDINGS.len() + 2 + COMMANDS.len()
+}
+
+fn open_help(app: &mut App) {
+    app.help_line = 0;
+    app.mode = Mode::Help;
+}
+
+/// In the help, the movement keys scroll it (at 80x24 it is longer than the screen: the levers
+/// and the commands were below its edge, out of reach); any way out closes it.
+fn on_help_key(app: &mut App, key: KeyEvent) {
+    let last = help_len() - 1;
+    let page = 10;
+    match app.keymap.action(&key) {
+        Some(Action::Down) => app.help_line = (app.help_line + 1).min(last),
+        Some(Action::Up) => app.help_line = app.help_line.saturating_sub(1),
+        Some(Action::PageDown) => app.help_line = (app.help_line + page).min(last),
+        Some(Action::PageUp) => app.help_line = app.help_line.saturating_sub(page),
+        Some(Action::Top) => app.help_line = 0,
+        Some(Action::Bottom) => app.help_line = last,
+        Some(Action::Back | Action::Help | Action::Quit) => app.mode = Mode::Normal,
+        _ if key.code == KeyCode::Esc => app.mode = Mode::Normal,
+        _ => {}
+    }
+}
+
 fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
     let page = 10;
     match action {
         Action::Quit => app.quit = true,
-        Action::Help => app.mode = Mode::Help,
+        Action::Help => open_help(app),
         Action::Filter => app.mode = Mode::Filter,
         Action::Command => {
             app.input.clear();
@@ -1183,11 +1214,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             Mode::Filter => on_text_key(app, key, true),
             Mode::Command => on_text_key(app, key, false),
             Mode::Help => {
-                if matches!(app.keymap.action(&key), Some(Action::Back | Action::Help | Action::Quit))
-                    || key.code == KeyCode::Esc
-                {
-                    app.mode = Mode::Normal;
-                }
+                on_help_key(app, key);
                 Vec::new()
             }
             Mode::Normal => match app.keymap.action(&key) {

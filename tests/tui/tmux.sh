@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Drives the real TUI in a real terminal: `cockpit replay` on the demo dataset in a 120x40
-# tmux pane, every tab and a drill-down, then `q`, and checks the shell is usable afterwards.
+# tmux pane, every tab and a drill-down, the help scrolled to its end, then `q`, and checks the
+# shell is usable afterwards.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -40,7 +41,8 @@ press 7 && expect "Runs (Enter"
 press Enter && expect "Trace " && expect "invoke_agent"
 press j Enter && expect "Attributes"
 press Escape && expect "timeline"
-press Escape Escape && press ? && expect "Help — Esc closes"
+press Escape Escape && press ? && expect "Help — j/k scroll · Esc closes"
+press G && expect ":quit"
 press Escape && press q
 expect "SHELL-IS-BACK"
 for _ in $(seq 1 50); do [ -s "$work/stty" ] && break; sleep 0.1; done

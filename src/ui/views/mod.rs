@@ -48,7 +48,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, theme: &Theme) {
     }
     draw_footer(frame, footer, app, theme);
     match &app.mode {
-        Mode::Help => draw_help(frame, area, theme),
+        Mode::Help => draw_help(frame, area, app, theme),
         Mode::Confirm(c) => draw_confirm(frame, area, c, theme),
         _ => {}
     }
@@ -203,7 +203,7 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
 }
 
-fn draw_help(frame: &mut Frame<'_>, area: Rect, theme: &Theme) {
+fn draw_help(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let r = centered(area, 78, area.height.saturating_sub(2));
     let mut lines: Vec<Line> = Vec::new();
     for (_, _, keys, text) in BINDINGS {
@@ -220,8 +220,21 @@ fn draw_help(frame: &mut Frame<'_>, area: Rect, theme: &Theme) {
             Span::raw(*args),
         ]));
     }
+    let total = lines.len();
+    let at = app.help_line.min(total.saturating_sub(1));
+    // Scroll so the highlighted line is on screen; say where the view is when not all fits.
+    let rows = usize::from(r.height.saturating_sub(2)).max(1);
+    let first = (at + 1).saturating_sub(rows);
+    let title = if total > rows {
+        format!("Help — j/k scroll · Esc closes · {}–{} of {total}", first + 1, (first + rows).min(total))
+    } else {
+        "Help — Esc closes".to_owned()
+    };
+    if let Some(line) = lines.get_mut(at) {
+        *line = std::mem::take(line).patch_style(theme.selected());
+    }
     frame.render_widget(Clear, r);
-    text_box(frame, r, "Help — Esc closes", lines, theme);
+    text_box(frame, r, &title, lines.split_off(first), theme);
 }
 
 fn draw_confirm(frame: &mut Frame<'_>, area: Rect, c: &super::app::Confirm, theme: &Theme) {
