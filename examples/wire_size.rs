@@ -31,10 +31,10 @@ fn main() {
     for _ in 0..ROUNDS {
         for body in &encoded {
             let mut z = DeflateEncoder::new(Vec::with_capacity(body.len() / 4), Compression::fast());
-            if z.write_all(body).is_err() {
-                return;
+            match z.write_all(body).and_then(|()| z.finish()) {
+                Ok(out) => compressed += out.len(),
+                Err(e) => fail(&format!("cannot compress: {e}")),
             }
-            compressed += z.finish().map(|v| v.len()).unwrap_or(0);
         }
     }
     let ns_per_span = started.elapsed().as_nanos() as f64 / (spans * ROUNDS).max(1) as f64;
@@ -42,8 +42,7 @@ fn main() {
         for (i, body) in encoded.iter().enumerate() {
             let path = std::path::Path::new(&dir).join(format!("req{i}.pb"));
             if let Err(e) = std::fs::write(&path, body) {
-                eprintln!("cannot write {}: {e}", path.display());
-                std::process::exit(1);
+                fail(&format!("cannot write {}: {e}", path.display()));
             }
         }
     }
@@ -59,4 +58,9 @@ fn main() {
         per(compressed / ROUNDS),
         ns_per_span / 1000.0
     );
+}
+
+fn fail(why: &str) -> ! {
+    eprintln!("{why}");
+    std::process::exit(1)
 }

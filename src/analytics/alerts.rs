@@ -309,20 +309,22 @@ pub struct Active {
     pub severity: &'static str,
     /// Agent, if one.
     pub agent: Option<String>,
-    /// Message (updated every evaluation).
+    /// Message, as of the last evaluation its condition held at.
     pub message: String,
     /// When it started firing, ns.
     pub since_ns: u64,
-    /// The rule's message when its condition last held.
-    held_message: String,
     /// When its condition last held, ns.
     held_ns: u64,
+    /// How long it is kept after that (the rule's `keep_firing_s`), ns.
+    keep_ns: u64,
 }
 
 /// The alerts firing now.
 #[derive(Debug, Default)]
 pub struct AlertBook {
     active: BTreeMap<(&'static str, String), Active>,
+    /// The time of the last evaluation, ns.
+    now_ns: u64,
 }
 
 impl AlertBook {
@@ -334,41 +336,31 @@ impl AlertBook {
         cfg: &AlertConfig,
         inputs: &AlertInputs,
     ) -> Vec<Active> {
-        let mut firing: BTreeMap<(&'static str, String), (Firing, &'static str)> = BTreeMap::new();
+        let mut firing: BTreeMap<(&'static str, String), (Firing, &'static Rule)> = BTreeMap::new();
         for rule in RULES {
             let bucket = window(rule.window_minutes);
             for f in (rule.check)(&bucket, cfg, inputs, rule.window_minutes as f64 / 60.0) {
-                firing.insert((rule.name, f.subject.clone()), (f, rule.severity));
+                firing.insert((rule.name, f.subject.clone()), (f, rule));
             }
         }
-        self.active.retain(|k, a| {
-            if firing.contains_key(k) {
-                return true;
-            }
-            let keep_ns = RULES.iter().find(|r| r.name == k.0).map_or(0, |r| r.keep_firing_s) * 1_000_000_000;
-            let quiet_s = now_ns.saturating_sub(a.held_ns) / 1_000_000_000;
-            // Said in the message, so the figure it quotes is not read as today's.
-            a.message =
-                format!("{} — not so for {quiet_s}s, clears after {}s", a.held_message, keep_ns / 1_000_000_000);
-            now_ns.saturating_sub(a.held_ns) < keep_ns
-        });
+        self.now_ns = now_ns;
+        self.active.retain(|k, a| firing.contains_key(k) || now_ns.saturating_sub(a.held_ns) < a.keep_ns);
         let mut opened = Vec::new();
-        for (key, (f, severity)) in firing {
+        for (key, (f, rule)) in firing {
             match self.active.get_mut(&key) {
                 Some(a) => {
-                    a.message.clone_from(&f.message);
-                    a.held_message = f.message;
+                    a.message = f.message;
                     a.held_ns = now_ns;
                 }
                 None => {
                     let a = Active {
                         rule: key.0,
-                        severity,
+                        severity: rule.severity,
                         agent: f.agent,
-                        message: f.message.clone(),
+                        message: f.message,
                         since_ns: now_ns,
-                        held_message: f.message,
                         held_ns: now_ns,
+                        keep_ns: rule.keep_firing_s * 1_000_000_000,
                     };
                     opened.push(a.clone());
                     self.active.insert(key, a);
@@ -391,10 +383,20 @@ impl AlertBook {
                 rule: a.rule.to_owned(),
                 severity: a.severity.to_owned(),
                 agent: a.agent.clone(),
-                message: a.message.clone(),
+                message: self.message(a),
                 since: rfc3339(a.since_ns),
             })
             .collect()
+    }
+
+    /// An alert's message; one kept after its condition stopped holding says so, so the figure
+    /// it quotes is not read as the current one.
+    fn message(&self, a: &Active) -> String {
+        let quiet_ns = self.now_ns.saturating_sub(a.held_ns);
+        if quiet_ns == 0 {
+            return a.message.clone();
+        }
+        format!("{} — not so for {}s, clears after {}s", a.message, quiet_ns / 1_000_000_000, a.keep_ns / 1_000_000_000)
     }
 }
 

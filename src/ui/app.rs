@@ -1078,6 +1078,9 @@ fn jump_trace(app: &mut App) -> Vec<Effect> {
     }
 }
 
+/// Rows a page key moves, in lists and the help.
+const PAGE: usize = 10;
+
 /// Lines in the help overlay: every binding, a blank line, a heading, every command.
 pub fn help_len() -> usize {
     BINDINGS.len() + 2 + COMMANDS.len()
@@ -1092,12 +1095,11 @@ fn open_help(app: &mut App) {
 /// and the commands were below its edge, out of reach); any way out closes it.
 fn on_help_key(app: &mut App, key: KeyEvent) {
     let last = help_len() - 1;
-    let page = 10;
     match app.keymap.action(&key) {
         Some(Action::Down) => app.help_line = (app.help_line + 1).min(last),
         Some(Action::Up) => app.help_line = app.help_line.saturating_sub(1),
-        Some(Action::PageDown) => app.help_line = (app.help_line + page).min(last),
-        Some(Action::PageUp) => app.help_line = app.help_line.saturating_sub(page),
+        Some(Action::PageDown) => app.help_line = (app.help_line + PAGE).min(last),
+        Some(Action::PageUp) => app.help_line = app.help_line.saturating_sub(PAGE),
         Some(Action::Top) => app.help_line = 0,
         Some(Action::Bottom) => app.help_line = last,
         Some(Action::Back | Action::Help | Action::Quit) => app.mode = Mode::Normal,
@@ -1107,7 +1109,6 @@ fn on_help_key(app: &mut App, key: KeyEvent) {
 }
 
 fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
-    let page = 10;
     match action {
         Action::Quit => app.quit = true,
         Action::Help => open_help(app),
@@ -1128,8 +1129,8 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::Down => *cursor(app) = cursor(app).saturating_add(1),
         Action::Up => *cursor(app) = cursor(app).saturating_sub(1),
-        Action::PageDown => *cursor(app) = cursor(app).saturating_add(page),
-        Action::PageUp => *cursor(app) = cursor(app).saturating_sub(page),
+        Action::PageDown => *cursor(app) = cursor(app).saturating_add(PAGE),
+        Action::PageUp => *cursor(app) = cursor(app).saturating_sub(PAGE),
         Action::Top => *cursor(app) = 0,
         Action::Bottom => *cursor(app) = usize::MAX,
         Action::Back => {
