@@ -57,7 +57,8 @@ pub struct Config {
     pub webhooks: Vec<WebhookConfig>,
     /// TUI theme: dark, light, high-contrast, mono, a name in `<config dir>/themes/`, or a path.
     pub theme: String,
-    /// Key binding overrides: action name → keys (see `?` in the TUI).
+    /// Key binding overrides: action name → a key or a list of keys (the help, `?`, names them).
+    #[serde(deserialize_with = "one_or_many")]
     pub keys: BTreeMap<String, Vec<String>>,
 }
 
@@ -86,6 +87,35 @@ impl Default for Config {
             keys: BTreeMap::new(),
         }
     }
+}
+
+/// Reads `[keys]`, where an action's keys may be one (`kill = "X"`) or a list (`down = ["j", "down"]`).
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Vec<String>>, D::Error> {
+    struct Keys(Vec<String>);
+    struct KeysVisitor;
+    impl<'de> serde::de::Visitor<'de> for KeysVisitor {
+        type Value = Keys;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a key like \"K\" or a list of keys like [\"j\", \"down\"]")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Keys, E> {
+            Ok(Keys(vec![v.to_owned()]))
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Keys, A::Error> {
+            let mut keys = Vec::new();
+            while let Some(k) = seq.next_element::<String>()? {
+                keys.push(k);
+            }
+            Ok(Keys(keys))
+        }
+    }
+    impl<'de> Deserialize<'de> for Keys {
+        fn deserialize<D2: serde::Deserializer<'de>>(d: D2) -> Result<Self, D2::Error> {
+            d.deserialize_any(KeysVisitor)
+        }
+    }
+    let raw: BTreeMap<String, Keys> = Deserialize::deserialize(d)?;
+    Ok(raw.into_iter().map(|(name, Keys(keys))| (name, keys)).collect())
 }
 
 /// The platform's config file path for the cockpit.
@@ -278,6 +308,16 @@ mod tests {
         assert_eq!(cfg.operator_token.as_deref(), Some("secret"));
         assert!(cfg.to_masked_toml().contains("<set>"));
         assert!(!cfg.to_masked_toml().contains("secret"));
+    }
+
+    #[test]
+    fn an_action_takes_one_key_or_a_list() {
+        let cfg: Config = toml::from_str("[keys]\nkill = \"X\"\ndown = [\"j\", \"down\"]\nsort = []").expect("toml");
+        assert_eq!(cfg.keys["kill"], ["X"]);
+        assert_eq!(cfg.keys["down"], ["j", "down"]);
+        assert!(cfg.keys["sort"].is_empty());
+        let err = toml::from_str::<Config>("[keys]\nkill = 3").expect_err("a number is no key");
+        assert!(err.to_string().contains("a key like"), "{err}");
     }
 
     #[test]

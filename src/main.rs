@@ -99,7 +99,12 @@ async fn run(cli: Cli) -> ExitCode {
             println!("# config file: {}", path.map_or("(none)".into(), |p| p.display().to_string()));
             println!("# data dir:    {}", cfg.data_dir().display());
             print!("{}", cfg.to_masked_toml());
-            ExitCode::SUCCESS
+            // What the TUI would refuse at its start (a theme not found, a key bound twice) is
+            // said here too, so a config can be checked before an incident needs it.
+            match tui_cmd::look(&cfg) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(e) => fail(e, 2),
+            }
         }
         Command::Serve(args) => match load_config(cli.config.as_deref(), &args) {
             Ok(cfg) => serve_until_stopped(&cfg, None).await,

@@ -98,6 +98,39 @@ async fn every_view_at_80x24_and_160x48() {
     insta::assert_snapshot!("help_80x24", text(&render(&app, 80, 24, &theme)));
 }
 
+/// Keys rebound in config: the footer, the titles and the help show the keys in force, so an
+/// operator who rebound the kill switch is not told to press a key that no longer pulls it.
+#[tokio::test(flavor = "multi_thread")]
+async fn rebound_keys_are_the_ones_shown() {
+    let (s, _) = data().await;
+    let overrides = [("kill", vec!["X"]), ("approve", vec!["y"]), ("down", vec!["n", "down"]), ("rollback", vec![])]
+        .into_iter()
+        .map(|(n, ks)| (n.to_owned(), ks.into_iter().map(str::to_owned).collect()))
+        .collect();
+    let mut app = App::new(Keymap::with_overrides(&overrides).expect("valid keys"));
+    update(&mut app, Msg::Snapshot(Arc::new(s.clone())));
+    let theme = theme(Depth::None);
+    let screen = text(&render(&app, 160, 48, &theme));
+    let footer = screen.lines().last().unwrap_or_default();
+    assert!(footer.contains("X kill") && !footer.contains("K kill"), "{footer}");
+    assert!(!footer.contains("rollback"), "an unbound lever is not offered: {footer}");
+    press(&mut app, KeyCode::Char('8'));
+    let screen = text(&render(&app, 160, 48, &theme));
+    assert!(screen.contains("Approvals — y approve · d deny · Enter details · T trace"), "{screen}");
+    press(&mut app, KeyCode::Char('?'));
+    let help = text(&render(&app, 160, 48, &theme));
+    assert!(help.contains("Help — n/k scroll"), "{help}");
+    let kill = help.lines().find(|l| l.contains("kill switch on/off")).unwrap_or_default();
+    assert!(kill.contains(" X  ") && kill.contains("kill"), "{kill}");
+    let rollback = help.lines().find(|l| l.contains("roll the agent back")).unwrap_or_default();
+    assert!(rollback.contains("(none)") && rollback.contains("rollback"), "{rollback}");
+    // The rebound key moves the help; the old one no longer does.
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.help_line, 0);
+    press(&mut app, KeyCode::Char('n'));
+    assert_eq!(app.help_line, 1);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn keys_drive_the_pure_update() {
     let (s, _) = data().await;

@@ -90,57 +90,93 @@ pub const BINDINGS: &[(&str, Action, &[&str], &str)] = &[
     ("export", Action::Export, &["x"], "export the incident as Markdown"),
 ];
 
+/// The named keys of the notation the table and config use (anything else is one character,
+/// optionally as `ctrl-<key>`), with how the footer and the help show them.
+const NAMED: &[(&str, KeyCode, &str)] = &[
+    ("enter", KeyCode::Enter, "Enter"),
+    ("esc", KeyCode::Esc, "Esc"),
+    ("tab", KeyCode::Tab, "Tab"),
+    ("backtab", KeyCode::BackTab, "Shift-Tab"),
+    ("up", KeyCode::Up, "Up"),
+    ("down", KeyCode::Down, "Down"),
+    ("left", KeyCode::Left, "Left"),
+    ("right", KeyCode::Right, "Right"),
+    ("home", KeyCode::Home, "Home"),
+    ("end", KeyCode::End, "End"),
+    ("pageup", KeyCode::PageUp, "PgUp"),
+    ("pagedown", KeyCode::PageDown, "PgDn"),
+    ("backspace", KeyCode::Backspace, "Backspace"),
+];
+
 /// A key in the notation the table and config use: `q`, `G`, `ctrl-c`, `enter`, `esc`, `down`…
 pub fn key_name(k: &KeyEvent) -> Option<String> {
     let base = match k.code {
         KeyCode::Char(c) => c.to_string(),
-        KeyCode::Enter => "enter".into(),
-        KeyCode::Esc => "esc".into(),
-        KeyCode::Tab => "tab".into(),
-        KeyCode::BackTab => "backtab".into(),
-        KeyCode::Up => "up".into(),
-        KeyCode::Down => "down".into(),
-        KeyCode::Left => "left".into(),
-        KeyCode::Right => "right".into(),
-        KeyCode::Home => "home".into(),
-        KeyCode::End => "end".into(),
-        KeyCode::PageUp => "pageup".into(),
-        KeyCode::PageDown => "pagedown".into(),
-        KeyCode::Backspace => "backspace".into(),
-        _ => return None,
+        code => NAMED.iter().find(|(_, c, _)| *c == code)?.0.to_owned(),
     };
     Some(if k.modifiers.contains(KeyModifiers::CONTROL) { format!("ctrl-{base}") } else { base })
+}
+
+/// Whether `name` is a key of the notation (so a typo in config is an error, not a dead key).
+fn is_key(name: &str) -> bool {
+    let base = name.strip_prefix("ctrl-").unwrap_or(name);
+    base.chars().count() == 1 || NAMED.iter().any(|(n, ..)| *n == base)
+}
+
+/// A key as the footer and the help show it: `Enter`, `PgDn`, `ctrl-d`, `K`.
+pub fn display(name: &str) -> &str {
+    NAMED.iter().find(|(n, ..)| *n == name).map_or(name, |(_, _, shown)| shown)
 }
 
 /// The bindings in force.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Keymap {
     keys: BTreeMap<String, Action>,
+    /// Each action's keys in the order the table or config gives them, for the help and hints.
+    bound: Vec<(Action, Vec<String>)>,
 }
 
 impl Default for Keymap {
     fn default() -> Self {
-        Self::with_overrides(&BTreeMap::new()).unwrap_or(Self { keys: BTreeMap::new() })
+        Self::with_overrides(&BTreeMap::new()).unwrap_or(Self { keys: BTreeMap::new(), bound: Vec::new() })
     }
 }
 
 impl Keymap {
-    /// The defaults with config overrides (`name = "key"` or `name = ["k1", "k2"]`).
+    /// The defaults with config overrides (`name = "key"` or `name = ["k1", "k2"]`; `[]` unbinds).
+    /// An unknown action, a key the notation has no name for, or one key given two actions is
+    /// an error: each would leave a key that silently does nothing, or something else.
     pub fn with_overrides(overrides: &BTreeMap<String, Vec<String>>) -> Result<Self, String> {
         for name in overrides.keys() {
             if !BINDINGS.iter().any(|(n, ..)| n == name) {
-                return Err(format!("[keys] {name}: no such action (see ? in the TUI for the names)"));
+                return Err(format!("[keys] {name}: no such action (the help, ?, names each action)"));
             }
         }
-        let mut keys = BTreeMap::new();
+        let mut keys: BTreeMap<String, Action> = BTreeMap::new();
+        let mut owner: BTreeMap<String, &str> = BTreeMap::new();
+        let mut bound = Vec::new();
         for (name, action, defaults, _) in BINDINGS {
             let chosen: Vec<String> =
                 overrides.get(*name).cloned().unwrap_or_else(|| defaults.iter().map(|k| (*k).to_owned()).collect());
-            for k in chosen {
-                keys.insert(k, *action);
+            for k in &chosen {
+                if !is_key(k) {
+                    return Err(format!(
+                        "[keys] {name}: {k:?} is not a key (a character, ctrl-<key>, or one of {})",
+                        NAMED.iter().map(|(n, ..)| *n).collect::<Vec<_>>().join(", ")
+                    ));
+                }
+                if let Some(other) = owner.insert(k.clone(), name) {
+                    if other != *name {
+                        return Err(format!(
+                            "[keys] {k:?} is bound to both {other} and {name}; give one of them other keys"
+                        ));
+                    }
+                }
+                keys.insert(k.clone(), *action);
             }
+            bound.push((*action, chosen));
         }
-        Ok(Self { keys })
+        Ok(Self { keys, bound })
     }
 
     /// The action of a key, if bound.
@@ -148,8 +184,70 @@ impl Keymap {
         key_name(k).and_then(|n| self.keys.get(&n).copied())
     }
 
-    /// The keys bound to an action (for hints).
-    pub fn keys_for(&self, action: Action) -> Vec<&str> {
-        self.keys.iter().filter(|(_, a)| **a == action).map(|(k, _)| k.as_str()).collect()
+    /// The keys bound to an action, in the order given (empty when unbound).
+    pub fn keys_for(&self, action: Action) -> &[String] {
+        self.bound.iter().find(|(a, _)| *a == action).map_or(&[], |(_, ks)| ks.as_slice())
+    }
+
+    /// The first key of an action as the footer shows it, if it has one.
+    pub fn shown(&self, action: Action) -> Option<&str> {
+        self.keys_for(action).first().map(|k| display(k))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn over(pairs: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
+        pairs.iter().map(|(n, ks)| ((*n).to_owned(), ks.iter().map(|k| (*k).to_owned()).collect())).collect()
+    }
+
+    fn press(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn an_override_replaces_the_default_keys() {
+        let map = Keymap::with_overrides(&over(&[("kill", &["X"])])).expect("valid");
+        assert_eq!(map.action(&press('X')), Some(Action::Kill));
+        assert_eq!(map.action(&press('K')), None, "the default K is no longer the kill switch");
+        assert_eq!(map.keys_for(Action::Kill), ["X"]);
+        assert_eq!(map.keys_for(Action::Down), ["j", "down"], "defaults keep their order");
+        assert_eq!(map.shown(Action::Enter), Some("Enter"));
+    }
+
+    #[test]
+    fn an_empty_list_unbinds() {
+        let map = Keymap::with_overrides(&over(&[("kill", &[])])).expect("valid");
+        assert_eq!(map.action(&press('K')), None);
+        assert_eq!(map.shown(Action::Kill), None);
+    }
+
+    #[test]
+    fn a_key_given_two_actions_is_refused() {
+        let err = Keymap::with_overrides(&over(&[("kill", &["q"])])).expect_err("q is quit's");
+        assert!(err.contains("\"q\" is bound to both quit and kill"), "{err}");
+        let swapped = Keymap::with_overrides(&over(&[("kill", &["q"]), ("quit", &["K"])])).expect("a swap is fine");
+        assert_eq!(swapped.action(&press('q')), Some(Action::Kill));
+        assert_eq!(swapped.action(&press('K')), Some(Action::Quit));
+    }
+
+    #[test]
+    fn unknown_names_and_keys_are_refused() {
+        let err = Keymap::with_overrides(&over(&[("kil", &["X"])])).expect_err("no such action");
+        assert!(err.contains("[keys] kil: no such action"), "{err}");
+        let err = Keymap::with_overrides(&over(&[("kill", &["ctl-x"])])).expect_err("no such key");
+        assert!(err.contains("\"ctl-x\" is not a key"), "{err}");
+        let ctrl = Keymap::with_overrides(&over(&[("kill", &["ctrl-k"])])).expect("ctrl-k is a key");
+        assert_eq!(ctrl.action(&KeyEvent::new(KeyCode::Char('k'), KeyModifiers::CONTROL)), Some(Action::Kill));
+    }
+
+    #[test]
+    fn every_named_key_reads_back_as_its_name() {
+        for (name, code, _) in NAMED {
+            assert_eq!(key_name(&KeyEvent::new(*code, KeyModifiers::NONE)).as_deref(), Some(*name));
+            assert!(is_key(name));
+        }
     }
 }

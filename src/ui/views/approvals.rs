@@ -42,7 +42,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             ]
         })
         .collect::<Vec<_>>();
-    let title = "Approvals — a approve · d deny · Enter details · T trace";
+    let title = super::titled(app, "Approvals", super::APPROVAL_KEYS);
+    let title = title.as_str();
     if rows.is_empty() {
         // Approvals are not windowed: "no data in this window" would send the reader to `t`.
         empty(frame, area, title, theme, "No approvals: no agent has asked for one.");

@@ -32,7 +32,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             ]
         })
         .collect::<Vec<_>>();
-    let title = "Incidents — Enter timeline · x export";
+    let title = super::titled(app, "Incidents", super::INCIDENT_KEYS);
+    let title = title.as_str();
     if rows.is_empty() {
         // Incidents are not windowed either.
         empty(frame, area, title, theme, "No incidents. Alerts open them; :incident opens one by hand.");

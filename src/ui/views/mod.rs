@@ -17,7 +17,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
 use super::app::{App, Field, Mode, Page, TABS, WINDOWS, tab};
-use super::keymap::BINDINGS;
+use super::keymap::{Action, BINDINGS, Keymap, display};
 use super::theme::Theme;
 use super::widgets::{counted, cut, num, per_second, text_box};
 use crate::control::model::ApprovalStatus;
@@ -149,20 +149,116 @@ fn draw_tabs(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-fn hints(app: &App) -> &'static str {
+/// One hint in the footer or a title: a key's action and what it does here, or a command.
+enum Hint {
+    /// The action's first key, then the label.
+    Key(Action, &'static str),
+    /// Two actions' first keys as `a/b`, then the label.
+    Pair(Action, Action, &'static str),
+    /// The tabs' keys as a range, `1-9 tabs`.
+    Tabs,
+    /// A command to type, shown as it is.
+    Text(&'static str),
+}
+
+/// The footer's hints for what is on screen.
+fn hints_for(app: &App) -> &'static [Hint] {
+    use Action::*;
+    use Hint::{Key, Pair, Tabs, Text};
     match (app.tab, app.stack.last()) {
-        (_, Some(Page::Trace(_))) => "j/k span  Enter attributes  Esc back  ? help",
-        (_, Some(Page::Span(_))) => "Esc back to the waterfall  ? help",
-        (_, Some(Page::Approval(_))) => "a approve  d deny  T trace  Esc back",
-        (_, Some(Page::Incident(_))) => "T trace  x export  :note  :resolve  Esc back",
-        (tab::OVERVIEW, _) => "Enter runs  K kill  R rollback  : cmd  / filter  t window  ? help  q quit",
-        (tab::TOOLS, _) => "s sort  / filter  : cmd  t window  ? help  q quit",
-        (tab::SAFETY, _) => "T trace  : cmd  t window  ? help  q quit",
-        (tab::TRACES, _) => "Enter waterfall  / filter  K kill  t window  ? help  q quit",
-        (tab::APPROVALS, _) => "a approve  d deny  Enter details  T trace  ? help",
-        (tab::INCIDENTS, _) => "Enter timeline  x export  T trace  : cmd  ? help",
-        _ => "1-9 tabs  : cmd  / filter  t window  ? help  q quit",
+        (_, Some(Page::Trace(_))) => {
+            &[Pair(Down, Up, "span"), Key(Enter, "attributes"), Key(Back, "back"), Key(Help, "help")]
+        }
+        (_, Some(Page::Span(_))) => &[Key(Back, "back to the waterfall"), Key(Help, "help")],
+        (_, Some(Page::Approval(_))) => {
+            &[Key(Approve, "approve"), Key(Deny, "deny"), Key(JumpTrace, "trace"), Key(Back, "back")]
+        }
+        (_, Some(Page::Incident(_))) => {
+            &[Key(JumpTrace, "trace"), Key(Export, "export"), Text(":note"), Text(":resolve"), Key(Back, "back")]
+        }
+        (tab::OVERVIEW, _) => &[
+            Key(Enter, "runs"),
+            Key(Kill, "kill"),
+            Key(Rollback, "rollback"),
+            Key(Command, "cmd"),
+            Key(Filter, "filter"),
+            Key(Window, "window"),
+            Key(Help, "help"),
+            Key(Quit, "quit"),
+        ],
+        (tab::TOOLS, _) => &[
+            Key(Sort, "sort"),
+            Key(Filter, "filter"),
+            Key(Command, "cmd"),
+            Key(Window, "window"),
+            Key(Help, "help"),
+            Key(Quit, "quit"),
+        ],
+        (tab::SAFETY, _) => {
+            &[Key(JumpTrace, "trace"), Key(Command, "cmd"), Key(Window, "window"), Key(Help, "help"), Key(Quit, "quit")]
+        }
+        (tab::TRACES, _) => &[
+            Key(Enter, "waterfall"),
+            Key(Filter, "filter"),
+            Key(Kill, "kill"),
+            Key(Window, "window"),
+            Key(Help, "help"),
+            Key(Quit, "quit"),
+        ],
+        (tab::APPROVALS, _) => &[
+            Key(Approve, "approve"),
+            Key(Deny, "deny"),
+            Key(Enter, "details"),
+            Key(JumpTrace, "trace"),
+            Key(Help, "help"),
+        ],
+        (tab::INCIDENTS, _) => &[
+            Key(Enter, "timeline"),
+            Key(Export, "export"),
+            Key(JumpTrace, "trace"),
+            Key(Command, "cmd"),
+            Key(Help, "help"),
+        ],
+        _ => &[
+            Tabs,
+            Key(Command, "cmd"),
+            Key(Filter, "filter"),
+            Key(Window, "window"),
+            Key(Help, "help"),
+            Key(Quit, "quit"),
+        ],
     }
+}
+
+/// Hints with the keys in force (config may rebind them), joined by `sep`; a hint whose action
+/// has no key is left out rather than shown with one that does nothing.
+fn keyed(keymap: &Keymap, hints: &[Hint], sep: &str) -> String {
+    let shown: Vec<String> = hints
+        .iter()
+        .filter_map(|h| match h {
+            Hint::Key(a, label) => keymap.shown(*a).map(|k| format!("{k} {label}")),
+            Hint::Pair(a, b, label) => Some(format!("{}/{} {label}", keymap.shown(*a)?, keymap.shown(*b)?)),
+            Hint::Tabs => Some(format!("{}-{} tabs", keymap.shown(Action::Tab(1))?, keymap.shown(Action::Tab(9))?)),
+            Hint::Text(t) => Some((*t).to_owned()),
+        })
+        .collect();
+    shown.join(sep)
+}
+
+/// What the Approvals list's title says its keys do.
+const APPROVAL_KEYS: &[Hint] = &[
+    Hint::Key(Action::Approve, "approve"),
+    Hint::Key(Action::Deny, "deny"),
+    Hint::Key(Action::Enter, "details"),
+    Hint::Key(Action::JumpTrace, "trace"),
+];
+
+/// What the Incidents list's title says its keys do.
+const INCIDENT_KEYS: &[Hint] = &[Hint::Key(Action::Enter, "timeline"), Hint::Key(Action::Export, "export")];
+
+/// A list's title: its name, then what its keys do there (`Approvals — a approve · d deny`).
+fn titled(app: &App, name: &str, hints: &[Hint]) -> String {
+    format!("{name} — {}", keyed(&app.keymap, hints, " · "))
 }
 
 fn draw_footer(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
@@ -188,7 +284,7 @@ fn draw_footer(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             match &app.message {
                 Some((m, true)) => spans.push(Span::styled(cut(&format!("✖ {m}"), room), theme.bad())),
                 Some((m, false)) => spans.push(Span::styled(cut(m, room), theme.good())),
-                None => spans.push(Span::styled(hints(app), theme.dim())),
+                None => spans.push(Span::styled(keyed(&app.keymap, hints_for(app), "  "), theme.dim())),
             }
             Line::from(spans)
         }
@@ -206,10 +302,14 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
 fn draw_help(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let r = centered(area, 78, area.height.saturating_sub(2));
     let mut lines: Vec<Line> = Vec::new();
-    for (_, _, keys, text) in BINDINGS {
+    // The keys in force, with each action's name for `[keys]` in config.
+    for (name, action, _, text) in BINDINGS {
+        let keys: Vec<&str> = app.keymap.keys_for(*action).iter().map(|k| display(k)).collect();
+        let keys = if keys.is_empty() { "(none)".to_owned() } else { keys.join(" ") };
         lines.push(Line::from(vec![
-            Span::styled(format!("{:>14}  ", keys.join(" ")), theme.accent()),
-            Span::raw(*text),
+            Span::styled(format!("{keys:>14}  "), theme.accent()),
+            Span::raw(format!("{text:<44} ")),
+            Span::styled(*name, theme.dim()),
         ]));
     }
     lines.push(Line::from(""));
@@ -226,7 +326,8 @@ fn draw_help(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let rows = usize::from(r.height.saturating_sub(2)).max(1);
     let first = (at + 1).saturating_sub(rows);
     let title = if total > rows {
-        format!("Help — j/k scroll · Esc closes · {}–{} of {total}", first + 1, (first + rows).min(total))
+        let scroll = keyed(&app.keymap, &[Hint::Pair(Action::Down, Action::Up, "scroll")], "");
+        format!("Help — {scroll} · Esc closes · {}–{} of {total}", first + 1, (first + rows).min(total))
     } else {
         "Help — Esc closes".to_owned()
     };
