@@ -196,13 +196,14 @@ async fn run(cli: Cli) -> ExitCode {
                         println!("decode-only ceiling {c:.0} spans/s; this run reached {:.0}% of it", ratio * 100.0);
                     }
                     println!(
-                        "sent {} spans in {:.1}s: accepted {} ({:.0}/s), rejected {}, throttled {}, failed requests {}; export p50 {:.1} ms, p99 {:.1} ms",
+                        "sent {} spans in {:.1}s: accepted {} ({:.0}/s), rejected {}, throttled {} in {} requests (each sent again), failed requests {}; export p50 {:.1} ms, p99 {:.1} ms",
                         r.sent,
                         r.seconds,
                         r.accepted,
                         r.accepted_spans_per_sec,
                         r.rejected,
                         r.throttled,
+                        r.throttled_requests,
                         r.errors,
                         r.p50_ms.unwrap_or(0.0),
                         r.p99_ms.unwrap_or(0.0)

@@ -66,3 +66,23 @@ async fn the_ceiling_is_measured_in_the_same_run() {
     let expected = r["accepted_spans_per_sec"].as_f64().unwrap_or(0.0) / ceiling;
     assert!((ratio - expected).abs() < 1e-9, "{r}");
 }
+
+/// Past what the engine takes, the loadgen shows the throttling, and counts it as the engine
+/// does: by request (the engine counts the spans only of requests it read before refusing).
+#[tokio::test]
+async fn throttling_is_shown_and_counted_by_request() {
+    // A queue of 200 items, in the config file the server reads (its XDG config dir is its data dir).
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("agentops-cockpit")).expect("config dir");
+    std::fs::write(dir.path().join("agentops-cockpit/config.toml"), "queue_capacity = 200\n").expect("config");
+    let server = Server::start_in(dir, &[], &[]);
+    let r = loadgen(&["--endpoint", &server.grpc_url(), "--duration", "2s", "--connections", "8"]);
+    let throttled = r["throttled_requests"].as_u64().unwrap_or(0);
+    assert!(throttled > 0 && r["throttled"].as_u64().unwrap_or(0) > throttled, "{r}");
+    let accepted = r["accepted"].as_u64().unwrap_or(0);
+    let s = server.wait_stats(|s| s["spans_stored"].as_u64() == Some(accepted)).await;
+    // The engine's count also has the loadgen's throttled log and metric exports.
+    let engine = s["requests_throttled"].as_u64().unwrap_or(0);
+    assert!(throttled <= engine, "loadgen {throttled} throttled requests, engine {engine}: {s}");
+    assert_eq!(s["spans_accepted"].as_u64(), Some(accepted), "{s}");
+}

@@ -72,6 +72,9 @@ pub struct Report {
     pub rejected: u64,
     /// Spans throttled (429/503, UNAVAILABLE).
     pub throttled: u64,
+    /// Export requests throttled: what the engine counts in `requests_throttled` (it counts
+    /// spans only of the requests it read before refusing, so its `spans_throttled` is lower).
+    pub throttled_requests: u64,
     /// Requests that failed otherwise.
     pub errors: u64,
     /// Accepted spans per second.
@@ -98,6 +101,7 @@ struct Totals {
     accepted: AtomicU64,
     rejected: AtomicU64,
     throttled: AtomicU64,
+    throttled_requests: AtomicU64,
     errors: AtomicU64,
     logs: AtomicU64,
     points: AtomicU64,
@@ -346,6 +350,7 @@ async fn drive(o: &Options, prepared: &Arc<Vec<Prepared>>, side_signals: bool) -
                     }
                     Sent::Throttled => {
                         totals.throttled.fetch_add(spans, Ordering::Relaxed);
+                        totals.throttled_requests.fetch_add(1, Ordering::Relaxed);
                         tokio::time::sleep(Duration::from_millis(5)).await;
                         continue;
                     }
@@ -393,6 +398,7 @@ async fn drive(o: &Options, prepared: &Arc<Vec<Prepared>>, side_signals: bool) -
         accepted: load(&totals.accepted),
         rejected: load(&totals.rejected),
         throttled: load(&totals.throttled),
+        throttled_requests: load(&totals.throttled_requests),
         errors: load(&totals.errors),
         accepted_spans_per_sec: load(&totals.accepted) as f64 / seconds.max(1e-9),
         p50_ms: l.quantile(0.5),
