@@ -103,10 +103,17 @@ async fn every_view_at_80x24_and_160x48() {
 #[tokio::test(flavor = "multi_thread")]
 async fn rebound_keys_are_the_ones_shown() {
     let (s, _) = data().await;
-    let overrides = [("kill", vec!["X"]), ("approve", vec!["y"]), ("down", vec!["n", "down"]), ("rollback", vec![])]
-        .into_iter()
-        .map(|(n, ks)| (n.to_owned(), ks.into_iter().map(str::to_owned).collect()))
-        .collect();
+    let overrides = [
+        ("kill", vec!["X"]),
+        ("approve", vec!["y"]),
+        ("down", vec!["n", "down"]),
+        ("rollback", vec![]),
+        ("sort", vec!["o"]),
+        ("jump_trace", vec![]),
+    ]
+    .into_iter()
+    .map(|(n, ks)| (n.to_owned(), ks.into_iter().map(str::to_owned).collect()))
+    .collect();
     let mut app = App::new(Keymap::with_overrides(&overrides).expect("valid keys"));
     update(&mut app, Msg::Snapshot(Arc::new(s.clone())));
     let theme = theme(Depth::None);
@@ -114,9 +121,15 @@ async fn rebound_keys_are_the_ones_shown() {
     let footer = screen.lines().last().unwrap_or_default();
     assert!(footer.contains("X kill") && !footer.contains("K kill"), "{footer}");
     assert!(!footer.contains("rollback"), "an unbound lever is not offered: {footer}");
+    press(&mut app, KeyCode::Char('3'));
+    let screen = text(&render(&app, 160, 48, &theme));
+    assert!(screen.contains("Tools — sorted by name (o)"), "{screen}");
+    press(&mut app, KeyCode::Char('4'));
+    let screen = text(&render(&app, 160, 48, &theme));
+    assert!(screen.contains("Recent guardrail decisions ─"), "no key to open the trace, none offered: {screen}");
     press(&mut app, KeyCode::Char('8'));
     let screen = text(&render(&app, 160, 48, &theme));
-    assert!(screen.contains("Approvals — y approve · d deny · Enter details · T trace"), "{screen}");
+    assert!(screen.contains("Approvals — y approve · d deny · Enter details ─"), "{screen}");
     press(&mut app, KeyCode::Char('?'));
     let help = text(&render(&app, 160, 48, &theme));
     assert!(help.contains("Help — n/k scroll"), "{help}");

@@ -7,6 +7,7 @@ use ratatui::widgets::Paragraph;
 
 use crate::control::model::{Approval, ApprovalStatus};
 use crate::ui::app::{App, approval_rows, tab};
+use crate::ui::keymap::Action;
 use crate::ui::theme::Theme;
 use crate::ui::widgets::{SHRINKS, age, block, cut, empty, table, text_box, with_preview};
 
@@ -131,7 +132,10 @@ pub fn detail(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme, id: &
             }
         )),
         Line::from(format!("summary: {}", a.summary)),
-        Line::from(format!("trace: {} (T opens it)", a.trace_id.as_deref().unwrap_or("—"))),
+        Line::from(match &a.trace_id {
+            Some(t) => format!("trace: {t}{}", super::key_note(app, Action::JumpTrace, "opens it")),
+            None => "trace: —".to_owned(),
+        }),
         Line::from(Span::styled("arguments:", theme.accent())),
     ];
     lines.extend(args.lines().map(|l| Line::from(format!("  {l}"))));

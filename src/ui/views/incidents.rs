@@ -5,6 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use crate::ui::app::{App, incident_rows, tab};
+use crate::ui::keymap::Action;
 use crate::ui::theme::Theme;
 use crate::ui::widgets::{SHRINKS, age, cut, empty, table, text_box, with_preview};
 
@@ -125,7 +126,10 @@ pub fn detail(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme, id: i
             ]),
         ];
         if let Some(t) = &e.trace_id {
-            lines.push(Line::from(Span::styled(format!("trace {t} (T opens it)"), theme.dim())));
+            lines.push(Line::from(Span::styled(
+                format!("trace {t}{}", super::key_note(app, Action::JumpTrace, "opens it")),
+                theme.dim(),
+            )));
         }
         text_box(frame, area, "entry", lines, theme);
     }

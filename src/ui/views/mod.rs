@@ -256,6 +256,16 @@ const APPROVAL_KEYS: &[Hint] = &[
 /// What the Incidents list's title says its keys do.
 const INCIDENT_KEYS: &[Hint] = &[Hint::Key(Action::Enter, "timeline"), Hint::Key(Action::Export, "export")];
 
+/// ` (K what)`: a key's note in a title or a line, with the key in force; nothing when the
+/// action has no key.
+fn key_note(app: &App, action: Action, what: &str) -> String {
+    match (app.keymap.shown(action), what) {
+        (None, _) => String::new(),
+        (Some(k), "") => format!(" ({k})"),
+        (Some(k), what) => format!(" ({k} {what})"),
+    }
+}
+
 /// A list's title: its name, then what its keys do there (`Approvals — a approve · d deny`).
 fn titled(app: &App, name: &str, hints: &[Hint]) -> String {
     format!("{name} — {}", keyed(&app.keymap, hints, " · "))

@@ -7,6 +7,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::model::GuardrailVerdict;
 use crate::ui::app::{App, tab};
+use crate::ui::keymap::Action;
 use crate::ui::theme::Theme;
 use crate::ui::widgets::{age, block, counted, num, pct, table};
 
@@ -95,7 +96,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     table(
         frame,
         events,
-        "Recent guardrail decisions (T opens the trace)",
+        &format!("Recent guardrail decisions{}", super::key_note(app, Action::JumpTrace, "opens the trace")),
         theme,
         // The stage before the category (which the guardrail's name usually repeats).
         &[("age", 4), ("decision", 9), ("agent", 16), ("guardrail", 20), ("stage", 6), ("category", 14), ("trace", 12)],

@@ -4,6 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use crate::ui::app::{App, TOOL_SORTS, tab, tool_rows};
+use crate::ui::keymap::Action;
 use crate::ui::theme::Theme;
 use crate::ui::widgets::{ms, num, pct, spark, table};
 
@@ -39,7 +40,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             ]
         })
         .collect();
-    let title = format!("Tools — sorted by {} (s)", TOOL_SORTS[app.tool_sort]);
+    let title = format!("Tools — sorted by {}{}", TOOL_SORTS[app.tool_sort], super::key_note(app, Action::Sort, ""));
     table(
         frame,
         area,

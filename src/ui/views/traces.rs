@@ -8,6 +8,7 @@ use ratatui::widgets::Paragraph;
 use crate::model::{Outcome, SpanRole};
 use crate::store::record::AttrValue;
 use crate::ui::app::{App, Page, tab, visible_runs};
+use crate::ui::keymap::Action;
 use crate::ui::theme::Theme;
 use crate::ui::widgets::{age, block, cut, ms, table, text_box, usd};
 
@@ -42,7 +43,7 @@ pub fn list(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         })
         .collect();
     let title = if app.filter.is_empty() {
-        "Runs (Enter opens the waterfall)".to_owned()
+        format!("Runs{}", super::key_note(app, Action::Enter, "opens the waterfall"))
     } else {
         format!("Runs matching /{}", app.filter)
     };
@@ -176,10 +177,11 @@ pub fn page(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         })
         .collect();
     let title = format!(
-        "Trace {} — {} spans, {} (Enter: attributes)",
+        "Trace {} — {} spans, {}{}",
         trace.trace_id,
         trace.spans.len(),
-        ms(Some((end - start) as f64 / 1e6))
+        ms(Some((end - start) as f64 / 1e6)),
+        super::key_note(app, Action::Enter, "attributes")
     );
     let name_w = (area.width * 45 / 100).max(20);
     table(
