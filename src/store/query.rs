@@ -216,11 +216,14 @@ impl Store {
         Some(TraceView { trace_id: hex::encode(trace), spans: out })
     }
 
-    /// The newest guardrail decisions (newest first), at most `limit`.
+    /// The newest guardrail decisions (newest first, by when they were made), at most `limit`.
     pub fn recent_guardrail_events(&self, limit: usize) -> Vec<GuardEvent> {
-        self.guard_events
-            .iter()
-            .rev()
+        // Kept in the order their spans arrived, which is not the order they were made in (an
+        // export's spans come in any order): sorted, so the Safety view's ages read downwards.
+        let mut newest: Vec<&GuardSeen> = self.guard_events.iter().collect();
+        newest.sort_by_key(|g| std::cmp::Reverse(g.time_ns));
+        newest
+            .into_iter()
             .take(limit)
             .map(|g| GuardEvent {
                 time_ns: g.time_ns,

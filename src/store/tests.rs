@@ -265,3 +265,13 @@ fn a_boxed_span_slot_fits_mimallocs_160_byte_class() {
     assert!(size_of::<Stored<SpanRecord>>() <= 160, "{}", size_of::<Stored<SpanRecord>>());
     assert_eq!(heap(size_of::<Stored<SpanRecord>>()), 160);
 }
+
+#[test]
+fn recent_guardrail_decisions_are_newest_first_by_when_they_were_made() {
+    let mut store = Store::new(usize::MAX);
+    let decided = |id: u8| span(7, id, None, &[("cockpit.guardrail.decision", Value::Str("block"))], false);
+    // Arrival order is not time order: the span that ended last (id 9) arrives second.
+    store.insert_spans(vec![decided(5), decided(9), decided(2)], 0);
+    let times: Vec<u64> = store.recent_guardrail_events(2).iter().map(|g| g.time_ns).collect();
+    assert_eq!(times, [9_500, 5_500]);
+}
