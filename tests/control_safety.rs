@@ -438,3 +438,34 @@ fn approval_counts_keep_the_window_and_every_request_still_waiting() {
     let day = control.approval_counts(86_400, Some("support"));
     assert_eq!((day.denied, day.pending), (1, 1), "one agent's");
 }
+
+#[test]
+fn an_alert_joins_its_agents_incident_and_raises_its_severity() {
+    use agentops_cockpit::control::ControlPlane;
+    let dir = tempfile::tempdir().expect("dir");
+    let control = ControlPlane::open(dir.path(), Default::default()).expect("open");
+    let research = control.on_alert("SEV-2", "success_rate_low", Some("research"), "success 60%").expect("alert");
+    // A fleet-wide incident opened after it, as a tool outage's is.
+    let fleet = control.on_alert("SEV-2", "tool_error_spike", None, "crm.lookup failing").expect("alert");
+    assert_ne!(research, fleet);
+    // The agent's SEV-1 joins the agent's own incident, not the newer fleet one, and raises it.
+    let joined = control.on_alert("SEV-1", "guardrail_trip_spike", Some("research"), "189 trips").expect("alert");
+    assert_eq!(joined, research);
+    // A milder alert joins without lowering it; an agent with no incident of its own joins the fleet's.
+    assert_eq!(control.on_alert("SEV-2", "latency_high", Some("research"), "p95 9s").expect("alert"), research);
+    assert_eq!(control.on_alert("SEV-2", "latency_high", Some("billing"), "p95 9s").expect("alert"), fleet);
+    let incidents = control.incidents().expect("incidents");
+    let of = |id: i64| incidents.iter().find(|i| i.id == id).expect("incident");
+    assert_eq!((of(research).sev.as_str(), of(fleet).sev.as_str()), ("SEV-1", "SEV-2"));
+    let kinds: Vec<&str> = of(research).timeline.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["opened", "alert", "escalated", "alert", "alert"], "{:?}", of(research).timeline);
+    assert!(of(research).timeline.iter().any(|e| e.text == "SEV-2 → SEV-1: guardrail_trip_spike"));
+    let audit = control.audit(50).expect("audit");
+    let raised = audit.iter().find(|e| e.action == "incident.escalate").expect("escalation audited");
+    assert_eq!(
+        (raised.actor.as_str(), raised.target.as_str()),
+        ("alert:guardrail_trip_spike", research.to_string().as_str())
+    );
+    assert!(raised.before.contains("SEV-2") && raised.after.contains("SEV-1"), "{raised:?}");
+    assert_eq!(audit.iter().filter(|e| e.action == "incident.escalate").count(), 1);
+}

@@ -195,10 +195,13 @@ impl ControlPlane {
         let _ = self.events.send(e);
     }
 
-    /// The open incident an event about `agent` belongs to, if any.
+    /// The open incident an event about `agent` belongs to, if any: the agent's own (the
+    /// newest, if several), else a fleet-wide one. A newer fleet incident (a tool outage) does
+    /// not take an agent's events from the incident already open about that agent.
     fn open_incident_for(conn: &Connection, agent: Option<&str>) -> rusqlite::Result<Option<i64>> {
         conn.query_row(
-            "SELECT id FROM incidents WHERE status = 'open' AND (agent IS NULL OR agent = ?1) ORDER BY id DESC LIMIT 1",
+            "SELECT id FROM incidents WHERE status = 'open' AND (agent IS NULL OR agent = ?1) \
+             ORDER BY agent IS NULL, id DESC LIMIT 1",
             params![agent.unwrap_or("*")],
             |r| r.get(0),
         )
@@ -702,7 +705,9 @@ impl ControlPlane {
         Ok(id)
     }
 
-    /// An alert opens an incident, or joins the agent's open one.
+    /// An alert opens an incident, or joins the agent's open one. An alert more severe than the
+    /// incident it joins raises the incident to its severity (timeline, audit, webhook
+    /// `incident.escalated`): an incident never reads SEV-2 while a SEV-1 condition sits in it.
     pub fn on_alert(
         &self,
         severity: &str,
@@ -711,14 +716,44 @@ impl ControlPlane {
         message: &str,
     ) -> Result<i64, ControlError> {
         let existing = Self::open_incident_for(&self.db.lock(), agent)?;
+        let actor = format!("alert:{rule}");
         let id = match existing {
             Some(id) => id,
-            None => self.open_incident(severity, message, agent, &format!("alert:{rule}"), "opened by an alert")?,
+            None => self.open_incident(severity, message, agent, &actor, "opened by an alert")?,
         };
-        let conn = self.db.lock();
-        Self::timeline(&conn, Some(id), "alert", &format!("{severity} {rule}: {message}"), None)?;
+        let mut conn = self.db.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let was: String = tx.query_row("SELECT sev FROM incidents WHERE id = ?1", params![id], |r| r.get(0))?;
+        // "SEV-0" < "SEV-1" < "SEV-2": the lower, the more severe.
+        let escalated = severity < was.as_str();
+        if escalated {
+            tx.execute("UPDATE incidents SET sev = ?2 WHERE id = ?1", params![id, severity])?;
+            let reason = format!("{severity} alert {rule} joined");
+            Self::timeline(&tx, Some(id), "escalated", &format!("{was} → {severity}: {rule}"), None)?;
+            audit::append(
+                &tx,
+                NewEntry {
+                    actor: &actor,
+                    action: "incident.escalate",
+                    target: &id.to_string(),
+                    before: json!({"sev": was}).to_string(),
+                    after: json!({"sev": severity}).to_string(),
+                    reason: &reason,
+                    incident: Some(id),
+                },
+                rfc3339_ms(now_ms()),
+            )?;
+            webhooks::enqueue(
+                &tx,
+                &self.webhooks,
+                "incident.escalated",
+                json!({"id": id, "from": was, "sev": severity, "rule": rule, "agent": agent, "message": message}),
+            )?;
+        }
+        Self::timeline(&tx, Some(id), "alert", &format!("{severity} {rule}: {message}"), None)?;
+        tx.commit()?;
         drop(conn);
-        self.emit(ControlEvent::Incident { id, change: "alert".into() });
+        self.emit(ControlEvent::Incident { id, change: if escalated { "escalated" } else { "alert" }.into() });
         Ok(id)
     }
 

@@ -103,7 +103,7 @@ pub struct NewApproval {
 pub struct IncidentEvent {
     /// When (RFC 3339).
     pub at: String,
-    /// opened, alert, action, decision, note, run, resolved.
+    /// opened, alert, escalated, action, decision, note, run, resolved.
     pub kind: String,
     /// One line.
     pub text: String,

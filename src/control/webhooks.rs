@@ -22,7 +22,7 @@ pub struct WebhookConfig {
     #[serde(default)]
     pub secret: Option<String>,
     /// Event types to send (`policy.changed`, `approval.requested`, `approval.decided`,
-    /// `incident.opened`, `incident.resolved`); empty = all.
+    /// `incident.opened`, `incident.escalated`, `incident.resolved`); empty = all.
     #[serde(default)]
     pub events: Vec<String>,
 }

@@ -86,7 +86,7 @@ pub fn detail(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme, id: i
         .iter()
         .map(|e| {
             let style = match e.kind.as_str() {
-                "alert" => theme.bad(),
+                "alert" | "escalated" => theme.bad(),
                 "action" | "decision" => theme.warn(),
                 "resolved" => theme.good(),
                 _ => theme.text(),
