@@ -89,33 +89,24 @@ impl Default for Config {
     }
 }
 
-/// Reads `[keys]`, where an action's keys may be one (`kill = "X"`) or a list (`down = ["j", "down"]`).
+/// An action's keys in `[keys]`: one (`kill = "X"`) or a list (`down = ["j", "down"]`).
+#[derive(Deserialize)]
+#[serde(untagged, expecting = "a key like \"K\" or a list of keys like [\"j\", \"down\"]")]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// Reads `[keys]` as lists of keys.
 fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Vec<String>>, D::Error> {
-    struct Keys(Vec<String>);
-    struct KeysVisitor;
-    impl<'de> serde::de::Visitor<'de> for KeysVisitor {
-        type Value = Keys;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a key like \"K\" or a list of keys like [\"j\", \"down\"]")
-        }
-        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Keys, E> {
-            Ok(Keys(vec![v.to_owned()]))
-        }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Keys, A::Error> {
-            let mut keys = Vec::new();
-            while let Some(k) = seq.next_element::<String>()? {
-                keys.push(k);
-            }
-            Ok(Keys(keys))
-        }
-    }
-    impl<'de> Deserialize<'de> for Keys {
-        fn deserialize<D2: serde::Deserializer<'de>>(d: D2) -> Result<Self, D2::Error> {
-            d.deserialize_any(KeysVisitor)
-        }
-    }
-    let raw: BTreeMap<String, Keys> = Deserialize::deserialize(d)?;
-    Ok(raw.into_iter().map(|(name, Keys(keys))| (name, keys)).collect())
+    let raw: BTreeMap<String, OneOrMany> = Deserialize::deserialize(d)?;
+    Ok(raw
+        .into_iter()
+        .map(|(name, keys)| match keys {
+            OneOrMany::One(k) => (name, vec![k]),
+            OneOrMany::Many(ks) => (name, ks),
+        })
+        .collect())
 }
 
 /// The platform's config file path for the cockpit.

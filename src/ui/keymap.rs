@@ -153,7 +153,6 @@ impl Keymap {
             }
         }
         let mut keys: BTreeMap<String, Action> = BTreeMap::new();
-        let mut owner: BTreeMap<String, &str> = BTreeMap::new();
         let mut bound = Vec::new();
         for (name, action, defaults, _) in BINDINGS {
             let chosen: Vec<String> =
@@ -165,14 +164,12 @@ impl Keymap {
                         NAMED.iter().map(|(n, ..)| *n).collect::<Vec<_>>().join(", ")
                     ));
                 }
-                if let Some(other) = owner.insert(k.clone(), name) {
-                    if other != *name {
-                        return Err(format!(
-                            "[keys] {k:?} is bound to both {other} and {name}; give one of them other keys"
-                        ));
-                    }
+                if let Some(other) = keys.insert(k.clone(), *action).filter(|a| a != action) {
+                    let other = BINDINGS.iter().find(|(_, a, ..)| *a == other).map_or("another action", |(n, ..)| n);
+                    return Err(format!(
+                        "[keys] {k:?} is bound to both {other} and {name}; give one of them other keys"
+                    ));
                 }
-                keys.insert(k.clone(), *action);
             }
             bound.push((*action, chosen));
         }
