@@ -469,3 +469,30 @@ fn an_alert_joins_its_agents_incident_and_raises_its_severity() {
     assert!(raised.before.contains("SEV-2") && raised.after.contains("SEV-1"), "{raised:?}");
     assert_eq!(audit.iter().filter(|e| e.action == "incident.escalate").count(), 1);
 }
+
+#[test]
+fn alerts_arriving_together_open_one_incident() {
+    use agentops_cockpit::control::ControlPlane;
+    use std::sync::{Arc, Barrier};
+    let dir = tempfile::tempdir().expect("dir");
+    let control = Arc::new(ControlPlane::open(dir.path(), Default::default()).expect("open"));
+    let rules = ["success_rate_low", "latency_high", "tool_error_spike", "cost_runaway"];
+    let senders = 16;
+    let start = Arc::new(Barrier::new(senders));
+    let threads: Vec<_> = (0..senders)
+        .map(|i| {
+            let (control, start) = (control.clone(), start.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                control.on_alert("SEV-2", rules[i % rules.len()], Some("triage"), "firing").expect("alert")
+            })
+        })
+        .collect();
+    let ids: Vec<i64> = threads.into_iter().map(|t| t.join().expect("thread")).collect();
+    assert!(ids.iter().all(|&id| id == ids[0]), "every alert joined one incident: {ids:?}");
+    let incidents = control.incidents().expect("incidents");
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    let kinds = incidents[0].timeline.iter().map(|e| e.kind.as_str());
+    assert_eq!(kinds.clone().filter(|k| *k == "opened").count(), 1);
+    assert_eq!(kinds.filter(|k| *k == "alert").count(), senders);
+}

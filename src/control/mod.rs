@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, watch};
 
@@ -665,23 +665,40 @@ impl ControlPlane {
         actor: &str,
         reason: &str,
     ) -> Result<i64, ControlError> {
+        let mut conn = self.db.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let id = self.insert_incident(&tx, sev, title, agent, actor, reason)?;
+        tx.commit()?;
+        drop(conn);
+        self.emit(ControlEvent::Incident { id, change: "opened".into() });
+        Ok(id)
+    }
+
+    /// Writes a new open incident, its timeline entry, audit entry and webhook into `tx`.
+    fn insert_incident(
+        &self,
+        tx: &Transaction<'_>,
+        sev: &str,
+        title: &str,
+        agent: Option<&str>,
+        actor: &str,
+        reason: &str,
+    ) -> Result<i64, ControlError> {
         if !matches!(sev, "SEV-0" | "SEV-1" | "SEV-2") {
             return Err(ControlError::BadRequest("severity is SEV-0, SEV-1 or SEV-2".into()));
         }
         if title.trim().is_empty() {
             return Err(ControlError::BadRequest("a title is required".into()));
         }
-        let mut conn = self.db.lock();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now = now_ms();
         tx.execute(
             "INSERT INTO incidents (sev, title, agent, status, opened_at, opened_by) VALUES (?1, ?2, ?3, 'open', ?4, ?5)",
             params![sev, title, agent, now, actor],
         )?;
         let id = tx.last_insert_rowid();
-        Self::timeline(&tx, Some(id), "opened", &format!("{sev} opened by {actor}: {title}"), None)?;
+        Self::timeline(tx, Some(id), "opened", &format!("{sev} opened by {actor}: {title}"), None)?;
         audit::append(
-            &tx,
+            tx,
             NewEntry {
                 actor,
                 action: "incident.open",
@@ -694,14 +711,11 @@ impl ControlPlane {
             rfc3339_ms(now),
         )?;
         webhooks::enqueue(
-            &tx,
+            tx,
             &self.webhooks,
             "incident.opened",
             json!({"id": id, "sev": sev, "title": title, "agent": agent, "opened_by": actor}),
         )?;
-        tx.commit()?;
-        drop(conn);
-        self.emit(ControlEvent::Incident { id, change: "opened".into() });
         Ok(id)
     }
 
@@ -715,14 +729,15 @@ impl ControlPlane {
         agent: Option<&str>,
         message: &str,
     ) -> Result<i64, ControlError> {
-        let existing = Self::open_incident_for(&self.db.lock(), agent)?;
         let actor = format!("alert:{rule}");
-        let id = match existing {
-            Some(id) => id,
-            None => self.open_incident(severity, message, agent, &actor, "opened by an alert")?,
-        };
+        // One transaction from the look-up to the alert's entry: two alerts cannot both find no
+        // incident and open two, and an incident resolved in between is not joined.
         let mut conn = self.db.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (id, opened) = match Self::open_incident_for(&tx, agent)? {
+            Some(id) => (id, false),
+            None => (self.insert_incident(&tx, severity, message, agent, &actor, "opened by an alert")?, true),
+        };
         let was: String = tx.query_row("SELECT sev FROM incidents WHERE id = ?1", params![id], |r| r.get(0))?;
         // "SEV-0" < "SEV-1" < "SEV-2": the lower, the more severe.
         let escalated = severity < was.as_str();
@@ -753,6 +768,9 @@ impl ControlPlane {
         Self::timeline(&tx, Some(id), "alert", &format!("{severity} {rule}: {message}"), None)?;
         tx.commit()?;
         drop(conn);
+        if opened {
+            self.emit(ControlEvent::Incident { id, change: "opened".into() });
+        }
         self.emit(ControlEvent::Incident { id, change: if escalated { "escalated" } else { "alert" }.into() });
         Ok(id)
     }
