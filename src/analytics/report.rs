@@ -293,8 +293,8 @@ pub fn markdown(s: &Summary) -> String {
     let _ = writeln!(o, "- Spend rate {}/h{budget}", usd(c.spend_rate_usd_per_hour));
     let _ = writeln!(
         o,
-        "- Rate-limit events {} · vendor errors {} · timeouts {}",
-        c.rate_limit_events, c.vendor_errors, c.timeouts
+        "- Failed LLM calls {} · rate limited {} (LLM and tool calls) · timeouts {}",
+        c.vendor_errors, c.rate_limit_events, c.timeouts
     );
     if !c.unpriced_models.is_empty() {
         let _ = writeln!(o, "- **Unpriced models** (not in the cost): {}", c.unpriced_models.join(", "));

@@ -49,8 +49,9 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             usd(t.cost_per_failure_usd),
         )),
         Line::from(format!(
-            "rate limits {} · vendor errors {} · timeouts {}",
-            c.rate_limit_events, c.vendor_errors, c.timeouts
+            // Failed LLM calls include the rate-limited ones; the rate limits count tools' too.
+            "failed LLM calls {} · rate limited {} (LLM + tool) · timeouts {}",
+            c.vendor_errors, c.rate_limit_events, c.timeouts
         )),
         Line::from(format!(
             "tokens {} in ({} cached) · {} out ({} reasoning)",
