@@ -143,6 +143,12 @@ async fn rebound_keys_are_the_ones_shown() {
     assert_eq!(app.help_line, 0);
     press(&mut app, KeyCode::Char('n'));
     assert_eq!(app.help_line, 1);
+    // Out of the help, the old kill key is no lever now, and says so on the status line.
+    press(&mut app, KeyCode::Esc);
+    let effects = press(&mut app, KeyCode::Char('K'));
+    assert!(effects.is_empty() && matches!(app.mode, Mode::Normal), "{effects:?}");
+    let status = text(&render(&app, 160, 48, &theme));
+    assert!(status.contains("K does nothing here · ? lists the keys"), "{status}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

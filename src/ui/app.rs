@@ -7,7 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::json;
 
 use super::data::Snapshot;
-use super::keymap::{Action, BINDINGS, Keymap};
+use super::keymap::{self, Action, BINDINGS, Keymap};
 use crate::analytics::figures::ToolRow;
 use crate::control::model::{ActionRequest, Approval, ApprovalStatus, Incident};
 use crate::control::policy::{Effective, Tools};
@@ -1181,6 +1181,17 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
     Vec::new()
 }
 
+/// A key with no action says so, so that a key rebound in config (or mistyped) is not a silent
+/// no-op in the middle of an incident.
+fn unbound(app: &mut App, key: &KeyEvent) {
+    let Some(name) = keymap::key_name(key) else { return };
+    let help = match app.keymap.shown(Action::Help) {
+        Some(k) => format!("{k} lists the keys"),
+        None => "`cockpit config` lists the keys".to_owned(),
+    };
+    say(app, format!("{} does nothing here · {help}", keymap::display(&name)), false);
+}
+
 /// The update: every input goes through here.
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     let effects = match msg {
@@ -1220,7 +1231,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             }
             Mode::Normal => match app.keymap.action(&key) {
                 Some(a) => on_action(app, a),
-                None => Vec::new(),
+                None => {
+                    unbound(app, &key);
+                    Vec::new()
+                }
             },
         },
     };
