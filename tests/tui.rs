@@ -132,8 +132,8 @@ async fn rebound_keys_are_the_ones_shown() {
         assert!(screen.contains(title), "{title}: {screen}");
     }
     press(&mut app, KeyCode::Char('?'));
+    assert!(text(&render(&app, 80, 24, &theme)).contains("Help — n/k scroll"));
     let help = text(&render(&app, 160, 48, &theme));
-    assert!(help.contains("Help — n/k scroll"), "{help}");
     let kill = help.lines().find(|l| l.contains("kill switch on/off")).unwrap_or_default();
     assert!(kill.contains(" X  ") && kill.contains("kill"), "{kill}");
     let rollback = help.lines().find(|l| l.contains("roll the agent back")).unwrap_or_default();
@@ -149,6 +149,10 @@ async fn rebound_keys_are_the_ones_shown() {
     assert!(effects.is_empty() && matches!(app.mode, Mode::Normal), "{effects:?}");
     let status = text(&render(&app, 160, 48, &theme));
     assert!(status.contains("K does nothing here · ? lists the keys"), "{status}");
+    // The hint passes with the next key: the footer has its keys again.
+    press(&mut app, KeyCode::Char('1'));
+    let footer = text(&render(&app, 160, 48, &theme)).lines().last().unwrap_or_default().to_owned();
+    assert!(footer.contains("X kill") && !footer.contains("does nothing"), "{footer}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -449,6 +453,12 @@ async fn the_help_scrolls_to_the_levers_and_commands_at_80x24() {
     press(&mut app, KeyCode::Char('g'));
     let wide = text(&render(&app, 120, 60, &theme));
     assert!(wide.contains("Help — Esc closes") && wide.contains(":quit") && wide.contains("1  Overview"), "{wide}");
+    // At 160x48 the keys and the commands stand side by side, whole, on the same rows.
+    let two = text(&render(&app, 160, 48, &theme));
+    assert!(!two.contains("scroll"), "{two}");
+    let row = |needle: &str| two.lines().position(|l| l.contains(needle));
+    assert_eq!(row("1  Overview"), row("Commands (:)").map(|r| r + 1), "{two}");
+    assert!(row("export the incident").is_some() && row(":quit").is_some(), "{two}");
     press(&mut app, KeyCode::Esc);
     assert_eq!(app.mode, Mode::Normal);
 }

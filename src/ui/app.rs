@@ -217,6 +217,8 @@ pub struct App {
     pub snapshot: Arc<Snapshot>,
     /// A message for the footer (text, is an error).
     pub message: Option<(String, bool)>,
+    /// The message is a passing hint that the next key clears, giving the footer back its keys.
+    pub passing: bool,
     /// Quit requested.
     pub quit: bool,
     /// Bindings.
@@ -244,6 +246,7 @@ impl App {
             trace: None,
             snapshot: Arc::new(Snapshot::default()),
             message: None,
+            passing: false,
             quit: false,
             keymap,
             conn: Conn::Local,
@@ -492,6 +495,7 @@ fn selected_incident(app: &App) -> Option<Incident> {
 
 fn say(app: &mut App, text: impl Into<String>, error: bool) {
     app.message = Some((text.into(), error));
+    app.passing = false;
 }
 
 /// Every agent a lever on `target` touches.
@@ -1190,6 +1194,7 @@ fn unbound(app: &mut App, key: &KeyEvent) {
         None => "`cockpit config` lists the keys".to_owned(),
     };
     say(app, format!("{} does nothing here · {help}", keymap::display(&name)), false);
+    app.passing = true;
 }
 
 /// The update: every input goes through here.
@@ -1230,7 +1235,12 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 Vec::new()
             }
             Mode::Normal => match app.keymap.action(&key) {
-                Some(a) => on_action(app, a),
+                Some(a) => {
+                    if std::mem::take(&mut app.passing) {
+                        app.message = None;
+                    }
+                    on_action(app, a)
+                }
                 None => {
                     unbound(app, &key);
                     Vec::new()

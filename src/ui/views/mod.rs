@@ -309,27 +309,43 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
 }
 
+/// Width of one column of the help.
+const HELP_W: u16 = 78;
+
 fn draw_help(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
-    let r = centered(area, 78, area.height.saturating_sub(2));
-    let mut lines: Vec<Line> = Vec::new();
     // The keys in force, with each action's name for `[keys]` in config.
+    let mut keys: Vec<Line> = Vec::new();
     for (name, action, _, text) in BINDINGS {
-        let keys: Vec<&str> = app.keymap.keys_for(*action).iter().map(|k| display(k)).collect();
-        let keys = if keys.is_empty() { "(none)".to_owned() } else { keys.join(" ") };
-        lines.push(Line::from(vec![
-            Span::styled(format!("{keys:>14}  "), theme.accent()),
+        let bound: Vec<&str> = app.keymap.keys_for(*action).iter().map(|k| display(k)).collect();
+        let bound = if bound.is_empty() { "(none)".to_owned() } else { bound.join(" ") };
+        keys.push(Line::from(vec![
+            Span::styled(format!("{bound:>14}  "), theme.accent()),
             Span::raw(format!("{text:<44} ")),
             Span::styled(*name, theme.dim()),
         ]));
     }
+    let commands: Vec<Line> = super::app::COMMANDS
+        .iter()
+        .map(|(c, args)| {
+            Line::from(vec![Span::styled(format!("{:>14}  ", format!(":{c}")), theme.accent()), Span::raw(*args)])
+        })
+        .collect();
+    // Side by side when both columns fit whole (a wide terminal), so nothing needs scrolling.
+    let tall = keys.len().max(commands.len()) as u16 + 2;
+    if area.width >= 2 * HELP_W && area.height >= tall + 2 {
+        let r = centered(area, 2 * HELP_W, tall);
+        let left = Rect { width: HELP_W, ..r };
+        let right = Rect { x: r.x + HELP_W, width: HELP_W, ..r };
+        frame.render_widget(Clear, r);
+        text_box(frame, left, "Help — Esc closes", keys, theme);
+        text_box(frame, right, "Commands (:)", commands, theme);
+        return;
+    }
+    let r = centered(area, HELP_W, area.height.saturating_sub(2));
+    let mut lines = keys;
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled("Commands (:)", theme.accent())));
-    for (c, args) in super::app::COMMANDS {
-        lines.push(Line::from(vec![
-            Span::styled(format!("{:>14}  ", format!(":{c}")), theme.accent()),
-            Span::raw(*args),
-        ]));
-    }
+    lines.extend(commands);
     let total = lines.len();
     let at = app.help_line.min(total.saturating_sub(1));
     // Scroll so the highlighted line is on screen; say where the view is when not all fits.
