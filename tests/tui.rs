@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use agentops_cockpit::control::model::ApprovalStatus;
 use agentops_cockpit::ui::app::{App, Effect, Mode, Msg, Page, Pending, approval_rows, tab, update};
 use agentops_cockpit::ui::data::Snapshot;
 use agentops_cockpit::ui::keymap::Keymap;
@@ -286,6 +287,51 @@ async fn levers_need_a_confirmation_with_a_reason_and_fleet_levers_a_typed_name(
     }
     let e = press(&mut app, KeyCode::Enter);
     assert!(matches!(e.as_slice(), [Effect::Decide { approve: true, .. }]), "{e:?}");
+}
+
+/// The decision dialog shows the approval as it is now: the time left while it is typed, and a
+/// decision made elsewhere (or the expiry) the moment a snapshot brings it; a decided approval
+/// opens no dialog at all.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_decision_dialog_follows_the_approval() {
+    let (s, _) = data().await;
+    let theme = theme(Depth::None);
+    let mut app = app_with(s);
+    press(&mut app, KeyCode::Char('8'));
+    press(&mut app, KeyCode::Char('d'));
+    let Mode::Confirm(c) = &app.mode else { panic!("no dialog") };
+    let agentops_cockpit::ui::app::Pending::Decide { id, .. } = &c.pending else { panic!("{:?}", c.pending) };
+    let id = id.clone();
+    let screen = text(&render(&app, 80, 24, &theme));
+    assert!(screen.contains("Status: pending · asked 0s ago · expires in 15m"), "{screen}");
+    // Another console denies it while the reason is typed.
+    let mut later = s.clone();
+    let a = later.approvals.iter_mut().find(|a| a.id == id).expect("listed");
+    a.status = ApprovalStatus::Denied;
+    a.decided_by = Some("tui:alice".into());
+    update(&mut app, Msg::Snapshot(Arc::new(later.clone())));
+    let screen = text(&render(&app, 80, 24, &theme));
+    assert!(screen.contains("✖ now denied by tui:alice: Enter will be refused"), "{screen}");
+    assert!(!screen.contains("Status: pending"), "{screen}");
+    // Out of the dialog, the cursor is still on it, though it moved below the pending one; and
+    // the decided approval does not open a dialog again.
+    press(&mut app, KeyCode::Esc);
+    let rows = approval_rows(&app.snapshot);
+    assert_eq!((rows[1].id.as_str(), app.selected[tab::APPROVALS]), (id.as_str(), 1));
+    press(&mut app, KeyCode::Char('a'));
+    assert_eq!(app.mode, Mode::Normal);
+    let said = app.message.as_ref().map(|(m, _)| m.as_str()).unwrap_or_default();
+    assert_eq!(said, format!("approval {id} is already denied: nothing to decide"));
+    // The same for incidents: a newer one goes on top, the cursor stays on the one it was on.
+    press(&mut app, KeyCode::Char('9'));
+    let first = agentops_cockpit::ui::app::incident_rows(&app.snapshot)[0].id;
+    let mut newer = (*app.snapshot).clone();
+    let mut opened = newer.incidents[0].clone();
+    opened.id = first + 1;
+    newer.incidents.push(opened);
+    update(&mut app, Msg::Snapshot(Arc::new(newer)));
+    let rows = agentops_cockpit::ui::app::incident_rows(&app.snapshot);
+    assert_eq!((rows[0].id, rows[app.selected[tab::INCIDENTS]].id), (first + 1, first));
 }
 
 #[test]

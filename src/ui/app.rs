@@ -493,6 +493,41 @@ fn selected_incident(app: &App) -> Option<Incident> {
     }
 }
 
+/// What the lever lists' cursors are on, by name or id: a fresh snapshot reorders the rows (an
+/// approval decided elsewhere drops below the pending ones, a new incident goes on top), and the
+/// cursor stays on the same agent, approval or incident rather than on the same row number, so a
+/// key pressed a moment later acts on what the operator was looking at.
+struct Held {
+    agent: Option<String>,
+    approval: Option<String>,
+    incident: Option<i64>,
+}
+
+impl Held {
+    fn of(app: &App) -> Self {
+        let s = &app.snapshot;
+        Self {
+            agent: agent_lines(s).get(app.selected[tab::OVERVIEW]).map(|a| a.name.clone()),
+            approval: approval_rows(s).get(app.selected[tab::APPROVALS]).map(|a| a.id.clone()),
+            incident: incident_rows(s).get(app.selected[tab::INCIDENTS]).map(|i| i.id),
+        }
+    }
+
+    fn follow(self, app: &mut App) {
+        let s = &app.snapshot;
+        let found = [
+            (tab::OVERVIEW, self.agent.and_then(|n| agent_lines(s).iter().position(|a| a.name == n))),
+            (tab::APPROVALS, self.approval.and_then(|id| approval_rows(s).iter().position(|a| a.id == id))),
+            (tab::INCIDENTS, self.incident.and_then(|id| incident_rows(s).iter().position(|i| i.id == id))),
+        ];
+        for (t, at) in found {
+            if let Some(at) = at {
+                app.selected[t] = at;
+            }
+        }
+    }
+}
+
 fn say(app: &mut App, text: impl Into<String>, error: bool) {
     app.message = Some((text.into(), error));
     app.passing = false;
@@ -907,12 +942,15 @@ fn decide(app: &mut App, id: &str, approve: bool, reason: String) {
         say(app, format!("no approval {id}"), true);
         return;
     };
+    if a.status != ApprovalStatus::Pending {
+        say(app, format!("approval {id} is already {}: nothing to decide", a.status.as_str()), true);
+        return;
+    }
     let verb = if approve { "APPROVE" } else { "DENY" };
     let lines = vec![
         format!("{} wants to call {} (risk {})", a.agent, a.tool, a.risk),
         format!("Summary: {}", a.summary),
         format!("Arguments: {}", crate::ingest::convert::truncate(&a.arguments.to_string(), 200)),
-        format!("Status: {} (expires {})", a.status.as_str(), a.expires_at),
     ];
     app.mode = Mode::Confirm(Box::new(Confirm {
         title: format!("{verb} {id}"),
@@ -1169,10 +1207,7 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             None => say(app, "select an agent first", true),
         },
         Action::Approve | Action::Deny => match selected_approval(app) {
-            Some(a) if a.status == ApprovalStatus::Pending => {
-                decide(app, &a.id, action == Action::Approve, String::new())
-            }
-            Some(a) => say(app, format!("{} is already {}", a.id, a.status.as_str()), true),
+            Some(a) => decide(app, &a.id, action == Action::Approve, String::new()),
             None => say(app, "select an approval (tab 8) first", true),
         },
         Action::JumpTrace => return jump_trace(app),
@@ -1201,7 +1236,9 @@ fn unbound(app: &mut App, key: &KeyEvent) {
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     let effects = match msg {
         Msg::Snapshot(s) => {
+            let held = Held::of(app);
             app.snapshot = s;
+            held.follow(app);
             Vec::new()
         }
         Msg::Trace(id, result) => {

@@ -104,6 +104,22 @@ fn preview_of<'a>(a: &'a Approval, app: &App, theme: &Theme, width: u16) -> Vec<
     ]
 }
 
+/// The decision dialog's status line: the time left while pending, else what became of it.
+pub(super) fn decision_status(a: Option<&Approval>, now: &str, theme: &Theme) -> Line<'static> {
+    match a {
+        Some(a) if a.status == ApprovalStatus::Pending => Line::from(vec![
+            Span::styled("Status: ", theme.accent()),
+            Span::styled(format!("pending · asked {}", asked(a, now)), theme.text()),
+        ]),
+        Some(a) => {
+            let by = a.decided_by.as_deref().map(|d| format!(" by {d}")).unwrap_or_default();
+            let text = format!("✖ now {}{by}: Enter will be refused · Esc", a.status.as_str());
+            Line::from(Span::styled(text, theme.bad()))
+        }
+        None => Line::from(Span::styled("✖ no longer listed: Enter will be refused · Esc", theme.bad())),
+    }
+}
+
 /// "3s ago · expires in 1m": how long a pending approval has waited and has left.
 fn asked(a: &Approval, now: &str) -> String {
     format!("{} ago · expires in {}", age(&a.created_at, now), age(now, &a.expires_at))

@@ -16,7 +16,7 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
-use super::app::{App, Field, Mode, Page, TABS, WINDOWS, tab};
+use super::app::{App, Field, Mode, Page, Pending, TABS, WINDOWS, tab};
 use super::keymap::{Action, BINDINGS, Keymap, display};
 use super::theme::Theme;
 use super::widgets::{counted, cut, num, per_second, text_box};
@@ -49,7 +49,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, theme: &Theme) {
     draw_footer(frame, footer, app, theme);
     match &app.mode {
         Mode::Help => draw_help(frame, area, app, theme),
-        Mode::Confirm(c) => draw_confirm(frame, area, c, theme),
+        Mode::Confirm(c) => draw_confirm(frame, area, app, c, theme),
         _ => {}
     }
 }
@@ -364,9 +364,17 @@ fn draw_help(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     text_box(frame, r, &title, lines.split_off(first), theme);
 }
 
-fn draw_confirm(frame: &mut Frame<'_>, area: Rect, c: &super::app::Confirm, theme: &Theme) {
-    let r = centered(area, 76, (c.lines.len() as u16 + 9).min(area.height));
+fn draw_confirm(frame: &mut Frame<'_>, area: Rect, app: &App, c: &super::app::Confirm, theme: &Theme) {
     let mut lines: Vec<Line> = c.lines.iter().map(|l| Line::from(l.as_str())).collect();
+    // An approval's status as of the latest snapshot, not as it was when the dialog opened: the
+    // time left runs down while the reason is typed, and another console may decide it first.
+    if let Pending::Decide { id, .. } = &c.pending {
+        lines.push(approvals::decision_status(
+            app.snapshot.approvals.iter().find(|a| &a.id == id),
+            &app.snapshot.taken_at,
+            theme,
+        ));
+    }
     lines.push(Line::from(""));
     let field = |label: &str, value: &str, active: bool| {
         Line::from(vec![
@@ -383,6 +391,10 @@ fn draw_confirm(frame: &mut Frame<'_>, area: Rect, c: &super::app::Confirm, them
         lines.push(Line::from(Span::styled(format!("✖ {p}"), theme.bad())));
     }
     lines.push(Line::from(Span::styled("Enter confirms · Esc cancels (nothing changes)", theme.dim())));
+    // As tall as its lines once wrapped (a long argument list takes several), borders included.
+    const W: u16 = 76;
+    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(usize::from(W - 2))).sum();
+    let r = centered(area, W, u16::try_from(rows + 2).unwrap_or(u16::MAX).min(area.height));
     frame.render_widget(Clear, r);
     text_box(frame, r, &c.title, lines, theme);
 }
