@@ -557,3 +557,27 @@ async fn the_header_says_when_ingest_is_shedding_load_even_at_80_columns() {
     shedding.refused_rate = 0.2;
     assert!(header(&shedding, 200).contains("⚠ shedding 0.2 req/s"), "{:?}", header(&shedding, 200));
 }
+
+/// New runs push the older down the runs list: the cursor stays on the run it was on, except on
+/// the top row, which keeps showing the newest.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_runs_cursor_stays_on_its_run_as_new_runs_arrive() {
+    let (s, _) = data().await;
+    let mut app = app_with(s);
+    press(&mut app, KeyCode::Char('7'));
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('j'));
+    let held = app.snapshot.runs[2].trace_id.clone();
+    let arrive = |app: &mut App| {
+        let mut next = (*app.snapshot).clone();
+        let mut newest = next.runs[0].clone();
+        newest.trace_id = format!("{:032x}", next.runs.len() + 1);
+        next.runs.insert(0, newest);
+        update(app, Msg::Snapshot(Arc::new(next)));
+    };
+    arrive(&mut app);
+    assert_eq!((app.selected[tab::TRACES], &app.snapshot.runs[3].trace_id), (3, &held));
+    press(&mut app, KeyCode::Char('g'));
+    arrive(&mut app);
+    assert_eq!(app.selected[tab::TRACES], 0, "the top row stays on the newest run");
+}

@@ -493,12 +493,15 @@ fn selected_incident(app: &App) -> Option<Incident> {
     }
 }
 
-/// What the lever lists' cursors are on, by name or id: a fresh snapshot reorders the rows (an
-/// approval decided elsewhere drops below the pending ones, a new incident goes on top), and the
-/// cursor stays on the same agent, approval or incident rather than on the same row number, so a
-/// key pressed a moment later acts on what the operator was looking at.
+/// What the lists' cursors are on, by name or id: a fresh snapshot reorders the rows (an
+/// approval decided elsewhere drops below the pending ones, a new incident goes on top, new runs
+/// push the older down), and the cursor stays on the same agent, run, approval or incident rather
+/// than on the same row number, so a key pressed a moment later acts on what the operator was
+/// looking at. From the runs list's top row the cursor stays on the top, the newest run, as they
+/// stream in.
 struct Held {
     agent: Option<String>,
+    run: Option<(String, String)>,
     approval: Option<String>,
     incident: Option<i64>,
 }
@@ -508,6 +511,10 @@ impl Held {
         let s = &app.snapshot;
         Self {
             agent: agent_lines(s).get(app.selected[tab::OVERVIEW]).map(|a| a.name.clone()),
+            run: match app.selected[tab::TRACES] {
+                0 => None,
+                at => visible_runs(s, &app.filter).get(at).map(|r| (r.trace_id.clone(), r.agent.clone())),
+            },
             approval: approval_rows(s).get(app.selected[tab::APPROVALS]).map(|a| a.id.clone()),
             incident: incident_rows(s).get(app.selected[tab::INCIDENTS]).map(|i| i.id),
         }
@@ -517,6 +524,12 @@ impl Held {
         let s = &app.snapshot;
         let found = [
             (tab::OVERVIEW, self.agent.and_then(|n| agent_lines(s).iter().position(|a| a.name == n))),
+            (
+                tab::TRACES,
+                self.run.and_then(|(t, a)| {
+                    visible_runs(s, &app.filter).iter().position(|r| r.trace_id == t && r.agent == a)
+                }),
+            ),
             (tab::APPROVALS, self.approval.and_then(|id| approval_rows(s).iter().position(|a| a.id == id))),
             (tab::INCIDENTS, self.incident.and_then(|id| incident_rows(s).iter().position(|i| i.id == id))),
         ];
