@@ -304,6 +304,16 @@ async fn the_decision_dialog_follows_the_approval() {
     let id = id.clone();
     let screen = text(&render(&app, 80, 24, &theme));
     assert!(screen.contains("Status: pending · asked 0s ago · expires in 15m"), "{screen}");
+    // Long arguments wrap onto several rows; the dialog grows to keep its last line on screen.
+    let mut long = s.clone();
+    let a = long.approvals.iter_mut().find(|a| a.id == id).expect("listed");
+    a.arguments =
+        serde_json::json!({"to": "archive@data-backup.example", "subject": "export", "attachments": ["customers.csv"]});
+    press(&mut app, KeyCode::Esc);
+    update(&mut app, Msg::Snapshot(Arc::new(long)));
+    press(&mut app, KeyCode::Char('d'));
+    let screen = text(&render(&app, 80, 24, &theme));
+    assert!(screen.contains("\"subject\":\"export\"") && screen.contains("Enter confirms · Esc cancels"), "{screen}");
     // Another console denies it while the reason is typed.
     let mut later = s.clone();
     let a = later.approvals.iter_mut().find(|a| a.id == id).expect("listed");

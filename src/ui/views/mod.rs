@@ -14,7 +14,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::app::{App, Field, Mode, Page, Pending, TABS, WINDOWS, tab};
 use super::keymap::{Action, BINDINGS, Keymap, display};
@@ -393,7 +393,7 @@ fn draw_confirm(frame: &mut Frame<'_>, area: Rect, app: &App, c: &super::app::Co
     lines.push(Line::from(Span::styled("Enter confirms · Esc cancels (nothing changes)", theme.dim())));
     // As tall as its lines once wrapped (a long argument list takes several), borders included.
     const W: u16 = 76;
-    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(usize::from(W - 2))).sum();
+    let rows = Paragraph::new(lines.clone()).wrap(Wrap { trim: false }).line_count(W - 2);
     let r = centered(area, W, u16::try_from(rows + 2).unwrap_or(u16::MAX).min(area.height));
     frame.render_widget(Clear, r);
     text_box(frame, r, &c.title, lines, theme);
