@@ -150,7 +150,7 @@ async fn rebound_keys_are_the_ones_shown() {
     assert!(effects.is_empty() && matches!(app.mode, Mode::Normal), "{effects:?}");
     let status = text(&render(&app, 160, 48, &theme));
     assert!(status.contains("K does nothing here · ? lists the keys"), "{status}");
-    // The hint passes with the next key: the footer has its keys again.
+    // The hint (any message) passes with the next key: the footer has its keys again.
     press(&mut app, KeyCode::Char('1'));
     let footer = text(&render(&app, 160, 48, &theme)).lines().last().unwrap_or_default().to_owned();
     assert!(footer.contains("X kill") && !footer.contains("does nothing"), "{footer}");
@@ -279,8 +279,10 @@ async fn levers_need_a_confirmation_with_a_reason_and_fleet_levers_a_typed_name(
     assert!(c.lines.iter().any(|l| l.contains("Tools no longer allowed: web.fetch")), "{:?}", c.lines);
     assert!(press(&mut app, KeyCode::Esc).is_empty());
     assert_eq!(app.mode, Mode::Normal);
-    // Approve from the inbox: a reason, then the decision.
+    assert_eq!(app.message, Some(("cancelled: nothing changed".into(), false)));
+    // Approve from the inbox: a reason, then the decision. The tab key clears the message.
     press(&mut app, KeyCode::Char('8'));
+    assert_eq!(app.message, None);
     press(&mut app, KeyCode::Char('a'));
     for ch in "verified with finance".chars() {
         press(&mut app, KeyCode::Char(ch));

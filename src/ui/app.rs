@@ -215,10 +215,8 @@ pub struct App {
     pub trace: Option<TraceView>,
     /// The data.
     pub snapshot: Arc<Snapshot>,
-    /// A message for the footer (text, is an error).
+    /// A message for the footer (text, is an error), in place of the key hints until the next key.
     pub message: Option<(String, bool)>,
-    /// The message is a passing hint that the next key clears, giving the footer back its keys.
-    pub passing: bool,
     /// Quit requested.
     pub quit: bool,
     /// Bindings.
@@ -246,7 +244,6 @@ impl App {
             trace: None,
             snapshot: Arc::new(Snapshot::default()),
             message: None,
-            passing: false,
             quit: false,
             keymap,
             conn: Conn::Local,
@@ -543,7 +540,6 @@ impl Held {
 
 fn say(app: &mut App, text: impl Into<String>, error: bool) {
     app.message = Some((text.into(), error));
-    app.passing = false;
 }
 
 /// Every agent a lever on `target` touches.
@@ -1191,10 +1187,8 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Back => {
             if app.stack.pop().is_some() {
                 app.page_sel = 0;
-            } else if !app.filter.is_empty() {
-                app.filter.clear();
             } else {
-                app.message = None;
+                app.filter.clear();
             }
         }
         Action::Enter => return enter(app),
@@ -1242,7 +1236,6 @@ fn unbound(app: &mut App, key: &KeyEvent) {
         None => "`cockpit config` lists the keys".to_owned(),
     };
     say(app, format!("{} does nothing here · {help}", keymap::display(&name)), false);
-    app.passing = true;
 }
 
 /// The update: every input goes through here.
@@ -1286,9 +1279,8 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             }
             Mode::Normal => match app.keymap.action(&key) {
                 Some(a) => {
-                    if std::mem::take(&mut app.passing) {
-                        app.message = None;
-                    }
+                    // A message has been read by the next key: the footer gets its keys back.
+                    app.message = None;
                     on_action(app, a)
                 }
                 None => {
