@@ -334,16 +334,23 @@ async fn the_decision_dialog_follows_the_approval() {
     assert_eq!(app.mode, Mode::Normal);
     let said = app.message.as_ref().map(|(m, _)| m.as_str()).unwrap_or_default();
     assert_eq!(said, format!("approval {id} is already denied: nothing to decide"));
-    // The same for incidents: a newer one goes on top, the cursor stays on the one it was on.
+    // Incidents: a newer one goes on top. Until the operator points at a row, the cursor stays
+    // on the top one; once they have, it stays on the one they pointed at.
     press(&mut app, KeyCode::Char('9'));
-    let first = agentops_cockpit::ui::app::incident_rows(&app.snapshot)[0].id;
-    let mut newer = (*app.snapshot).clone();
-    let mut opened = newer.incidents[0].clone();
-    opened.id = first + 1;
-    newer.incidents.push(opened);
-    update(&mut app, Msg::Snapshot(Arc::new(newer)));
-    let rows = agentops_cockpit::ui::app::incident_rows(&app.snapshot);
-    assert_eq!((rows[0].id, rows[app.selected[tab::INCIDENTS]].id), (first + 1, first));
+    let open_one = |app: &mut App| {
+        let mut newer = (*app.snapshot).clone();
+        let mut opened = newer.incidents[0].clone();
+        opened.id = newer.incidents.iter().map(|i| i.id).max().unwrap_or(0) + 1;
+        newer.incidents.push(opened);
+        update(app, Msg::Snapshot(Arc::new(newer)));
+        agentops_cockpit::ui::app::incident_rows(&app.snapshot).iter().map(|i| i.id).collect::<Vec<_>>()
+    };
+    let ids = open_one(&mut app);
+    assert_eq!(app.selected[tab::INCIDENTS], 0, "not pointed at: the newest, on top");
+    press(&mut app, KeyCode::Char('j'));
+    let pointed = ids[1];
+    let ids = open_one(&mut app);
+    assert_eq!(ids[app.selected[tab::INCIDENTS]], pointed, "{ids:?}");
 }
 
 #[test]
@@ -592,4 +599,28 @@ async fn the_runs_cursor_stays_on_its_run_as_new_runs_arrive() {
     press(&mut app, KeyCode::Char('g'));
     arrive(&mut app);
     assert_eq!(app.selected[tab::TRACES], 0, "the top row stays on the newest run");
+}
+
+/// As the first data fills the agents list in, the cursor stays on the top row: it follows an
+/// agent only once the operator has pointed at one.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_agents_cursor_stays_on_top_while_the_list_fills_in() {
+    let (s, _) = data().await;
+    let mut first = s.clone();
+    first.summary.agents.retain(|a| a.name == "code-review");
+    first.policy.effective.retain(|name, _| name == "code-review");
+    let mut app = app_with(&first);
+    update(&mut app, Msg::Snapshot(Arc::new(s.clone())));
+    let names: Vec<String> =
+        agentops_cockpit::ui::app::agent_lines(&app.snapshot).into_iter().map(|a| a.name).collect();
+    assert_eq!((names[0].as_str(), app.selected[tab::OVERVIEW]), ("billing-ops", 0), "{names:?}");
+    // Pointed at code-review, the cursor stays on it as an agent sorted before it appears.
+    press(&mut app, KeyCode::Char('j'));
+    let mut more = s.clone();
+    let mut early = more.summary.agents[0].clone();
+    early.name = "aardvark".into();
+    more.summary.agents.push(early);
+    update(&mut app, Msg::Snapshot(Arc::new(more)));
+    let lines = agentops_cockpit::ui::app::agent_lines(&app.snapshot);
+    assert_eq!(lines[app.selected[tab::OVERVIEW]].name, names[1]);
 }

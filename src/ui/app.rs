@@ -203,6 +203,9 @@ pub struct App {
     pub input: String,
     /// Selected row per tab.
     pub selected: [usize; 9],
+    /// Per tab, whether the operator has put the cursor on a row (moved it, or acted on the row
+    /// under it): from then on it follows that row's agent, run, approval or incident.
+    pub pointed: [bool; 9],
     /// Selected row on the current drill-down page.
     pub page_sel: usize,
     /// Tools table sort column.
@@ -237,6 +240,7 @@ impl App {
             filter: String::new(),
             input: String::new(),
             selected: [0; 9],
+            pointed: [false; 9],
             page_sel: 0,
             tool_sort: 0,
             stack: Vec::new(),
@@ -494,8 +498,9 @@ fn selected_incident(app: &App) -> Option<Incident> {
 /// approval decided elsewhere drops below the pending ones, a new incident goes on top, new runs
 /// push the older down), and the cursor stays on the same agent, run, approval or incident rather
 /// than on the same row number, so a key pressed a moment later acts on what the operator was
-/// looking at. From the runs list's top row the cursor stays on the top, the newest run, as they
-/// stream in.
+/// looking at. Until the operator points at a row the cursor stays where it is (the lists fill
+/// in as the first data arrives); from the runs list's top row it stays on the top, the newest
+/// run, as they stream in.
 struct Held {
     agent: Option<String>,
     run: Option<(String, String)>,
@@ -531,7 +536,7 @@ impl Held {
             (tab::INCIDENTS, self.incident.and_then(|id| incident_rows(s).iter().position(|i| i.id == id))),
         ];
         for (t, at) in found {
-            if let Some(at) = at {
+            if let Some(at) = at.filter(|_| app.pointed[t]) {
                 app.selected[t] = at;
             }
         }
@@ -1160,6 +1165,14 @@ fn on_help_key(app: &mut App, key: KeyEvent) {
 }
 
 fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
+    use Action::*;
+    let on_row = matches!(
+        action,
+        Down | Up | PageDown | PageUp | Top | Bottom | Enter | Kill | Rollback | Approve | Deny | JumpTrace | Export
+    );
+    if on_row && app.stack.is_empty() {
+        app.pointed[app.tab] = true;
+    }
     match action {
         Action::Quit => app.quit = true,
         Action::Help => open_help(app),
