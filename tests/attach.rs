@@ -107,7 +107,8 @@ async fn two_consoles_see_each_others_levers_within_a_second() {
     let effects = press(&mut app_b, KeyCode::Enter);
     let [effect] = effects.as_slice() else { panic!("{effects:?}") };
     let tripped = Instant::now();
-    perform(&b, effect.clone()).await.expect("lever delivered");
+    let said = perform(&b, effect.clone()).await.expect("lever delivered");
+    assert!(said.starts_with("✓ triage killed · revision ") && said.contains("audit #"), "{said}");
     loop {
         refresh(&a, &mut app_a).await;
         if app_a.snapshot.policy.effective.get("triage").is_some_and(|e| !e.enabled) {

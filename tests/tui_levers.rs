@@ -34,22 +34,33 @@ async fn every_lever_from_the_tui_reaches_the_audit_log() {
     let mut app = App::new(Keymap::default());
     update(&mut app, Msg::Snapshot(Arc::new(local.snapshot(3600).await.expect("snapshot"))));
 
-    let levers: &[(&str, &str, &str)] = &[
-        (":kill billing-ops", "policy.enabled", "billing-ops"),
-        (":revive billing-ops", "policy.enabled", "billing-ops"),
-        (":allow research-assistant -web.fetch", "policy.tools", "research-assistant"),
-        (":allow research-assistant +web.fetch", "policy.tools", "research-assistant"),
-        (":readonly code-review", "policy.tools", "code-review"),
-        (":strip code-review mcp:github", "policy.tools", "code-review"),
-        (":allow code-review all", "policy.tools", "code-review"),
-        (":approval billing-ops writes", "policy.approval", "billing-ops"),
-        (":rollback support-triage", "policy.pin", "support-triage"),
-        (":pin support-triage 4.2", "policy.pin", "support-triage"),
-        (":unpin support-triage", "policy.pin", "support-triage"),
-        (":kill *", "policy.enabled", "*"),
-        (":revive *", "policy.enabled", "*"),
+    // Each lever, the audit entry it writes, and what the footer then says, in the operator's words.
+    let levers: &[(&str, &str, &str, &str)] = &[
+        (":kill billing-ops", "policy.enabled", "billing-ops", "billing-ops killed"),
+        (":revive billing-ops", "policy.enabled", "billing-ops", "billing-ops revived"),
+        (
+            ":allow research-assistant -web.fetch",
+            "policy.tools",
+            "research-assistant",
+            "research-assistant may call 2 tools",
+        ),
+        (
+            ":allow research-assistant +web.fetch",
+            "policy.tools",
+            "research-assistant",
+            "research-assistant may call 3 tools",
+        ),
+        (":readonly code-review", "policy.tools", "code-review", "code-review may call 1 tool"),
+        (":strip code-review mcp:github", "policy.tools", "code-review", "code-review may call no tools"),
+        (":allow code-review all", "policy.tools", "code-review", "code-review may call every tool"),
+        (":approval billing-ops writes", "policy.approval", "billing-ops", "billing-ops asks approval for writes"),
+        (":rollback support-triage", "policy.pin", "support-triage", "support-triage pinned to 4.1"),
+        (":pin support-triage 4.2", "policy.pin", "support-triage", "support-triage pinned to 4.2"),
+        (":unpin support-triage", "policy.pin", "support-triage", "support-triage unpinned"),
+        (":kill *", "policy.enabled", "*", "the fleet killed"),
+        (":revive *", "policy.enabled", "*", "the fleet revived"),
     ];
-    for (line, action, target) in levers {
+    for (line, action, target, said) in levers {
         press(&mut app, KeyCode::Char(':'));
         typed(&mut app, &line[1..]);
         assert!(press(&mut app, KeyCode::Enter).is_empty(), "{line}: nothing happens before the confirmation");
@@ -69,11 +80,11 @@ async fn every_lever_from_the_tui_reaches_the_audit_log() {
             "{line}"
         );
         assert!(last.actor.starts_with("tui:"), "{}", last.actor);
-        // The footer's message names the audit entry before the new value, so a narrow
-        // terminal that cuts it keeps the entry.
+        // The footer's message says what changed, then names the audit entry before any list,
+        // so a narrow terminal that cuts it keeps the entry.
         let msg = outcome.unwrap_or_default();
-        let audit = format!("audit #{} · now ", last.id);
-        assert!(msg.starts_with(&format!("✓ {} {target}: revision ", req.lever)) && msg.contains(&audit), "{msg}");
+        assert!(msg.starts_with(&format!("✓ {said} · revision ")), "{line}: {msg}");
+        assert!(msg.contains(&format!("audit #{}", last.id)), "{line}: {msg}");
         update(&mut app, Msg::Snapshot(Arc::new(local.snapshot(3600).await.expect("snapshot"))));
     }
     // The rollback pinned the last known good version; read-only kept only declared reads.

@@ -96,13 +96,13 @@ impl Backend for Local {
         let (engine, control, actor) =
             (Arc::clone(&self.cockpit.engine), Arc::clone(&self.cockpit.control), self.actor.clone());
         Box::pin(async move {
-            let (lever, value) = (format!("{} {}", req.lever, req.agent), req.value.to_string());
+            let asked = req.clone();
             let r = blocking(move || {
                 let known = engine.known_agents();
                 control.apply(&req, &actor, &|a| known.contains(a), &|a| engine.last_known_good(a))
             })
             .await?;
-            r.map(|r| applied(&lever, r.revision, r.audit_id, &value)).map_err(|e| e.to_string())
+            r.map(|r| applied(&asked, &r.after, r.revision, r.audit_id)).map_err(|e| e.to_string())
         })
     }
 

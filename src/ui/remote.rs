@@ -152,10 +152,9 @@ impl Backend for Remote {
 
     fn act(&self, req: ActionRequest) -> Fut<'_, Result<String, String>> {
         Box::pin(async move {
-            let (lever, value) = (format!("{} {}", req.lever, req.agent), req.value.to_string());
             let body = serde_json::to_value(&req).map_err(|e| e.to_string())?;
             let v = self.send(self.post("/api/v1/actions", body)).await?;
-            Ok(applied(&lever, &v["revision"], &v["audit_id"], &value))
+            Ok(applied(&req, &v["after"], &v["revision"], &v["audit_id"]))
         })
     }
 
