@@ -85,7 +85,8 @@ async fn two_consoles_see_each_others_levers_within_a_second() {
     let effects = press(&mut app_a, KeyCode::Enter);
     let [effect] = effects.as_slice() else { panic!("{effects:?}") };
     let decided = Instant::now();
-    perform(&a, effect.clone()).await.expect("decision delivered");
+    let said = perform(&a, effect.clone()).await.expect("decision delivered");
+    assert!(said.starts_with("✓ approved: triage may call refund (apr-"), "{said}");
     loop {
         refresh(&b, &mut app_b).await;
         if app_b

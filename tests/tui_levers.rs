@@ -121,7 +121,13 @@ async fn every_lever_from_the_tui_reaches_the_audit_log() {
         let effects = press(&mut app, KeyCode::Enter);
         let [Effect::Decide { id, approve: a, reason }] = effects.as_slice() else { panic!("{effects:?}") };
         assert_eq!(*a, approve);
-        local.decide(id.clone(), *a, reason.clone()).await.expect("decided");
+        let said = local.decide(id.clone(), *a, reason.clone()).await.expect("decided");
+        let want = if approve { "✓ approved: billing-ops may call" } else { "✓ denied: billing-ops will not call" };
+        assert_eq!(said, format!("{want} billing.issue_credit ({id})"));
+        // The same decision again changes nothing, and says so.
+        let again = local.decide(id.clone(), *a, reason.clone()).await.expect("same decision");
+        let status = if approve { "approved" } else { "denied" };
+        assert_eq!(again, format!("{id} was already {status}: nothing changed"));
         let last = cockpit.control.audit(1).expect("audit").pop().expect("entry");
         assert_eq!((last.action.as_str(), last.target.as_str()), ("approval.decide", id.as_str()));
         assert!(last.after.contains(if approve { "approved" } else { "denied" }), "{}", last.after);

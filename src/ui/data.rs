@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::control::model::ActionRequest;
+use crate::control::model::{ActionRequest, Approval, ApprovalStatus};
 pub use crate::interface::{PolicyView, Snapshot};
 use crate::store::query::TraceView;
 
@@ -49,6 +49,16 @@ pub fn applied(
         (lever, _) => (format!("{lever} {who}"), format!(" · now {v}")),
     };
     format!("✓ {what} · revision {revision}, audit #{audit_id}{then}")
+}
+
+/// What the footer says of a decision: what it lets happen or stops, then the approval's id.
+/// The same decision made again (another console's, or a repeat) changed nothing, and says so.
+pub fn decided(a: &Approval, changed: bool) -> String {
+    match (a.status, changed) {
+        (ApprovalStatus::Approved, true) => format!("✓ approved: {} may call {} ({})", a.agent, a.tool, a.id),
+        (ApprovalStatus::Denied, true) => format!("✓ denied: {} will not call {} ({})", a.agent, a.tool, a.id),
+        (status, _) => format!("{} was already {}: nothing changed", a.id, status.as_str()),
+    }
 }
 
 /// The engine interface the TUI uses: in-process or over the operator API.

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::data::{Backend, Fut, Snapshot, applied};
+use super::data::{Backend, Fut, Snapshot, applied, decided};
 use crate::control::incidents;
 use crate::control::model::ActionRequest;
 use crate::serve::Cockpit;
@@ -110,7 +110,7 @@ impl Backend for Local {
         let (control, actor) = (Arc::clone(&self.cockpit.control), self.actor.clone());
         Box::pin(async move {
             let r = blocking(move || control.decide(&id, approve, &reason, &actor)).await?;
-            r.map(|(a, _)| format!("{} {}", a.id, a.status.as_str())).map_err(|e| e.to_string())
+            r.map(|(a, changed)| decided(&a, changed)).map_err(|e| e.to_string())
         })
     }
 

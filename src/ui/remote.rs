@@ -8,8 +8,8 @@ use parking_lot::Mutex;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
-use super::data::{Backend, Fut, Snapshot, applied};
-use crate::control::model::ActionRequest;
+use super::data::{Backend, Fut, Snapshot, applied, decided};
+use crate::control::model::{ActionRequest, Approval};
 use crate::store::query::TraceView;
 
 /// A console attached to an engine over HTTP.
@@ -167,7 +167,9 @@ impl Backend for Remote {
                     json!({"decision": decision, "reason": reason}),
                 ))
                 .await?;
-            Ok(format!("{id} {}", v["approval"]["status"].as_str().unwrap_or(decision)))
+            let a: Approval =
+                serde_json::from_value(v["approval"].clone()).map_err(|e| format!("approval {id}: {e}"))?;
+            Ok(decided(&a, v["changed"].as_bool().unwrap_or(true)))
         })
     }
 
