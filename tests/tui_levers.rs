@@ -133,6 +133,19 @@ async fn every_lever_from_the_tui_reaches_the_audit_log() {
         assert!(last.after.contains(if approve { "approved" } else { "denied" }), "{}", last.after);
         assert!(last.actor.starts_with("tui:"));
     }
+
+    // An incident's updates say what they did.
+    let opened = local.open_incident("SEV-2".into(), "drill".into(), Some("billing-ops".into())).await;
+    let id = cockpit.control.incidents().expect("incidents").iter().map(|i| i.id).max().expect("opened");
+    assert_eq!(opened, Ok(format!("✓ incident {id} opened")));
+    let trace = Some("0123456789abcdef0123456789abcdef".to_owned());
+    for (kind, trace_id, said) in [
+        ("note", None, format!("✓ note added to incident {id}")),
+        ("run", trace, format!("✓ run linked to incident {id}")),
+        ("resolved", None, format!("✓ incident {id} resolved")),
+    ] {
+        assert_eq!(local.incident_update(id, kind.into(), "drill".into(), trace_id).await, Ok(said));
+    }
     let engine = Arc::clone(&cockpit.engine);
     let _ = tokio::task::spawn_blocking(move || engine.shutdown()).await;
 }

@@ -61,6 +61,16 @@ pub fn decided(a: &Approval, changed: bool) -> String {
     }
 }
 
+/// What the footer says of an incident update, by its kind.
+pub fn incident_updated(id: i64, kind: &str) -> String {
+    match kind {
+        "note" => format!("✓ note added to incident {id}"),
+        "run" => format!("✓ run linked to incident {id}"),
+        "resolved" => format!("✓ incident {id} resolved"),
+        other => format!("✓ incident {id}: {other}"),
+    }
+}
+
 /// The engine interface the TUI uses: in-process or over the operator API.
 pub trait Backend: Send + Sync {
     /// A fresh snapshot for the window.

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::data::{Backend, Fut, Snapshot, applied, decided};
+use super::data::{Backend, Fut, Snapshot, applied, decided, incident_updated};
 use crate::control::incidents;
 use crate::control::model::ActionRequest;
 use crate::serve::Cockpit;
@@ -120,7 +120,7 @@ impl Backend for Local {
             let r =
                 blocking(move || control.open_incident(&sev, &title, agent.as_deref(), &actor, "opened from the TUI"))
                     .await?;
-            r.map(|id| format!("incident {id} opened")).map_err(|e| e.to_string())
+            r.map(|id| format!("✓ incident {id} opened")).map_err(|e| e.to_string())
         })
     }
 
@@ -133,8 +133,9 @@ impl Backend for Local {
     ) -> Fut<'_, Result<String, String>> {
         let (control, actor) = (Arc::clone(&self.cockpit.control), self.actor.clone());
         Box::pin(async move {
+            let said = incident_updated(id, &kind);
             let r = blocking(move || control.incident_update(id, &kind, &text, trace_id.as_deref(), &actor)).await?;
-            r.map(|()| format!("incident {id} updated")).map_err(|e| e.to_string())
+            r.map(|()| said).map_err(|e| e.to_string())
         })
     }
 

@@ -164,10 +164,12 @@ fn perform(
             }
             Effect::Export(id) => Msg::Done(match backend.export_incident(id).await {
                 Ok(md) => {
-                    let path = format!("incident-{id}.md");
+                    // Named in full, so the operator can find it: it goes where the console started.
+                    let name = format!("incident-{id}.md");
+                    let path = std::env::current_dir().map(|d| d.join(&name)).unwrap_or_else(|_| name.into());
                     std::fs::write(&path, md)
-                        .map(|()| format!("wrote {path}"))
-                        .map_err(|e| format!("cannot write {path}: {e}"))
+                        .map(|()| format!("✓ wrote {}", path.display()))
+                        .map_err(|e| format!("cannot write {}: {e}", path.display()))
                 }
                 Err(e) => Err(e),
             }),

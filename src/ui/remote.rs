@@ -8,7 +8,7 @@ use parking_lot::Mutex;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
-use super::data::{Backend, Fut, Snapshot, applied, decided};
+use super::data::{Backend, Fut, Snapshot, applied, decided, incident_updated};
 use crate::control::model::{ActionRequest, Approval};
 use crate::store::query::TraceView;
 
@@ -181,7 +181,7 @@ impl Backend for Remote {
                     json!({"sev": sev, "title": title, "agent": agent, "reason": "opened from an attached console"}),
                 ))
                 .await?;
-            Ok(format!("incident {} opened", v["id"]))
+            Ok(format!("✓ incident {} opened", v["id"]))
         })
     }
 
@@ -198,7 +198,7 @@ impl Backend for Remote {
                 json!({"kind": kind, "text": text, "trace_id": trace_id}),
             ))
             .await?;
-            Ok(format!("incident {id} updated"))
+            Ok(incident_updated(id, &kind))
         })
     }
 
