@@ -496,3 +496,37 @@ fn alerts_arriving_together_open_one_incident() {
     assert_eq!(kinds.clone().filter(|k| *k == "opened").count(), 1);
     assert_eq!(kinds.filter(|k| *k == "alert").count(), senders);
 }
+
+#[test]
+fn a_lever_reads_in_the_incident_timeline_as_the_operator_said_it() {
+    use agentops_cockpit::control::ControlPlane;
+    use agentops_cockpit::control::model::ActionRequest;
+    let dir = tempfile::tempdir().expect("dir");
+    let control = ControlPlane::open(dir.path(), Default::default()).expect("open");
+    let id = control.on_alert("SEV-2", "cost_runaway", Some("billing"), "spend 9× baseline").expect("alert");
+    let pull = |lever: &str, value: serde_json::Value| {
+        let req = ActionRequest {
+            lever: lever.into(),
+            agent: "billing".into(),
+            value,
+            reason: "runaway loop".into(),
+            environment: None,
+            incident: None,
+        };
+        control.apply(&req, "tui:oncall", &|_| true, &|_| Some("1.7".into())).expect("applied");
+    };
+    pull("enabled", json!(false));
+    pull("tools", json!({"mode": "allowlist", "tools": ["billing.invoice_lookup"]}));
+    pull("pin", json!("last_known_good"));
+    let incidents = control.incidents().expect("incidents");
+    let timeline = &incidents.iter().find(|i| i.id == id).expect("incident").timeline;
+    let actions: Vec<&str> = timeline.iter().filter(|e| e.kind == "action").map(|e| e.text.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "tui:oncall: billing killed (runaway loop)",
+            "tui:oncall: billing may call 1 tool · now billing.invoice_lookup (runaway loop)",
+            "tui:oncall: billing pinned to 1.7 (runaway loop)",
+        ]
+    );
+}

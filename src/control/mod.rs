@@ -351,7 +351,10 @@ impl ControlPlane {
             &tx,
             incident,
             "action",
-            &format!("{actor}: {} {} → {} ({})", req.lever, scope, after, req.reason),
+            &{
+                let (what, then) = model::lever_said(&req.layer_name(), &req.lever, &after);
+                format!("{actor}: {what}{then} ({})", req.reason)
+            },
             None,
         )?;
         webhooks::enqueue(

@@ -183,6 +183,45 @@ pub struct ActionRequest {
     pub incident: Option<i64>,
 }
 
+impl ActionRequest {
+    /// The layer it changes, as an operator names it: the agent, `agent@env`, or the fleet.
+    pub fn layer_name(&self) -> String {
+        match (self.agent.as_str(), self.environment.as_deref().filter(|e| !e.is_empty())) {
+            ("*", _) => "the fleet".to_owned(),
+            (agent, Some(env)) => format!("{agent}@{env}"),
+            (agent, None) => agent.to_owned(),
+        }
+    }
+}
+
+/// A lever's new value (`after`, as the engine answers it) in an operator's words, for the
+/// footer and the incident timeline: what changed (`billing-ops killed`, `support-triage pinned
+/// to 4.1`), and any list to follow it (` · now a, b`), the part a narrow line may cut.
+pub fn lever_said(who: &str, lever: &str, after: &serde_json::Value) -> (String, String) {
+    use serde_json::Value;
+    let said = |what: String| (what, String::new());
+    match (lever, after) {
+        ("enabled", Value::Bool(false)) => said(format!("{who} killed")),
+        ("enabled", Value::Bool(true)) => said(format!("{who} revived")),
+        ("tools", v) if v["mode"] == "all" => said(format!("{who} may call every tool")),
+        ("tools", v) if v["mode"] == "allowlist" => {
+            let tools: Vec<&str> = v["tools"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            let count = match tools.len() {
+                0 => "no tools".to_owned(),
+                1 => "1 tool".to_owned(),
+                n => format!("{n} tools"),
+            };
+            (format!("{who} may call {count}"), format!(" · now {}", tools.join(", ")))
+        }
+        ("approval", Value::String(mode)) if mode == "none" => said(format!("{who} asks no approvals")),
+        ("approval", Value::String(mode)) => said(format!("{who} asks approval for {mode}")),
+        ("pin", Value::String(version)) if !version.is_empty() => said(format!("{who} pinned to {version}")),
+        ("pin", _) => said(format!("{who} unpinned")),
+        (lever, Value::Null) => said(format!("{who}: {lever} back to the default")),
+        (lever, v) => (format!("{who}: {lever}"), format!(" · now {v}")),
+    }
+}
+
 /// What an action did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActionResult {

@@ -7,17 +7,16 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::control::model::{ActionRequest, Approval, ApprovalStatus};
+use crate::control::model::{ActionRequest, Approval, ApprovalStatus, lever_said};
 pub use crate::interface::{PolicyView, Snapshot};
 use crate::store::query::TraceView;
 
 /// A boxed future, so the interface can be a trait object.
 pub type Fut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// What the footer says of a lever that was applied, in the operator's words (`billing-ops
-/// killed`, `support-triage pinned to 4.1`), then the revision and the audit entry, then any
-/// list (an allowlist's tools), the part a narrow terminal may cut.
-/// A pin is told by the value the engine answers (`after`): a rollback asks for
+/// What the footer says of a lever that was applied: what changed in the operator's words, then
+/// the revision and the audit entry, then any list (an allowlist's tools), the part a narrow
+/// terminal may cut. `after` is the value the engine answers: a rollback asks for
 /// `last_known_good`, and the answer names the version.
 pub fn applied(
     req: &ActionRequest,
@@ -25,29 +24,7 @@ pub fn applied(
     revision: impl std::fmt::Display,
     audit_id: impl std::fmt::Display,
 ) -> String {
-    let who = if req.agent == "*" { "the fleet" } else { req.agent.as_str() };
-    let v = &req.value;
-    let (what, then) = match (req.lever.as_str(), v) {
-        ("enabled", Value::Bool(false)) => (format!("{who} killed"), String::new()),
-        ("enabled", Value::Bool(true)) => (format!("{who} revived"), String::new()),
-        ("tools", _) if v["mode"] == "all" => (format!("{who} may call every tool"), String::new()),
-        ("tools", _) => {
-            let tools: Vec<&str> = v["tools"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-            let count = match tools.len() {
-                0 => "no tools".to_owned(),
-                1 => "1 tool".to_owned(),
-                n => format!("{n} tools"),
-            };
-            (format!("{who} may call {count}"), format!(" · now {}", tools.join(", ")))
-        }
-        ("approval", Value::String(mode)) if mode == "none" => (format!("{who} asks no approvals"), String::new()),
-        ("approval", Value::String(mode)) => (format!("{who} asks approval for {mode}"), String::new()),
-        ("pin", _) => match after.as_str().filter(|v| !v.is_empty()) {
-            Some(version) => (format!("{who} pinned to {version}"), String::new()),
-            None => (format!("{who} unpinned"), String::new()),
-        },
-        (lever, _) => (format!("{lever} {who}"), format!(" · now {v}")),
-    };
+    let (what, then) = lever_said(&req.layer_name(), &req.lever, after);
     format!("✓ {what} · revision {revision}, audit #{audit_id}{then}")
 }
 
