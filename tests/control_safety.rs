@@ -529,4 +529,20 @@ fn a_lever_reads_in_the_incident_timeline_as_the_operator_said_it() {
             "tui:oncall: billing pinned to 1.7 (runaway loop)",
         ]
     );
+    // A decision names the agent and the tool, as the request before it does.
+    let (asked, _) = control
+        .create_approval(agentops_cockpit::control::model::NewApproval {
+            agent: "billing".into(),
+            tool: "billing.issue_credit".into(),
+            ..Default::default()
+        })
+        .expect("approval");
+    control.decide(&asked.id, false, "credit looks wrong", "tui:oncall").expect("denied");
+    let incidents = control.incidents().expect("incidents");
+    let timeline = &incidents.iter().find(|i| i.id == id).expect("incident").timeline;
+    let decision = timeline.iter().find(|e| e.kind == "decision").expect("decision on the timeline");
+    assert_eq!(
+        decision.text,
+        format!("tui:oncall: denied billing → billing.issue_credit (credit looks wrong) · {}", asked.id)
+    );
 }

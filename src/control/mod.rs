@@ -590,7 +590,7 @@ impl ControlPlane {
             &tx,
             incident,
             "decision",
-            &format!("{actor} {} {} → {} ({reason})", wanted.as_str(), id, current.tool),
+            &format!("{actor}: {} {} → {} ({reason}) · {id}", wanted.as_str(), current.agent, current.tool),
             current.trace_id.as_deref(),
         )?;
         let mut decided = current.clone();
