@@ -494,51 +494,37 @@ fn selected_incident(app: &App) -> Option<Incident> {
     }
 }
 
-/// What the lists' cursors are on, by name or id: a fresh snapshot reorders the rows (an
-/// approval decided elsewhere drops below the pending ones, a new incident goes on top, new runs
-/// push the older down), and the cursor stays on the same agent, run, approval or incident rather
-/// than on the same row number, so a key pressed a moment later acts on what the operator was
-/// looking at. Until the operator points at a row the cursor stays where it is (the lists fill
-/// in as the first data arrives); from the runs list's top row it stays on the top, the newest
-/// run, as they stream in.
-struct Held {
-    agent: Option<String>,
-    run: Option<(String, String)>,
-    approval: Option<String>,
-    incident: Option<i64>,
+/// Each row's identity in a tab's list, for the lists whose cursor follows its row: a fresh
+/// snapshot reorders the rows (an approval decided elsewhere drops below the pending ones, a new
+/// incident goes on top, new runs push the older down), and the cursor stays on the same agent,
+/// run, approval or incident rather than on the same row number, so a key pressed a moment later
+/// acts on what the operator was looking at.
+fn row_ids(s: &Snapshot, t: usize, filter: &str) -> Option<Vec<String>> {
+    Some(match t {
+        tab::OVERVIEW => agent_lines(s).into_iter().map(|a| a.name).collect(),
+        tab::TRACES => visible_runs(s, filter).iter().map(|r| format!("{} {}", r.trace_id, r.agent)).collect(),
+        tab::APPROVALS => approval_rows(s).iter().map(|a| a.id.clone()).collect(),
+        tab::INCIDENTS => incident_rows(s).iter().map(|i| i.id.to_string()).collect(),
+        _ => return None,
+    })
 }
 
-impl Held {
-    fn of(app: &App) -> Self {
-        let s = &app.snapshot;
-        Self {
-            agent: agent_lines(s).get(app.selected[tab::OVERVIEW]).map(|a| a.name.clone()),
-            run: match app.selected[tab::TRACES] {
-                0 => None,
-                at => visible_runs(s, &app.filter).get(at).map(|r| (r.trace_id.clone(), r.agent.clone())),
-            },
-            approval: approval_rows(s).get(app.selected[tab::APPROVALS]).map(|a| a.id.clone()),
-            incident: incident_rows(s).get(app.selected[tab::INCIDENTS]).map(|i| i.id),
-        }
-    }
+/// The rows the cursors are on, for the tabs whose cursor follows its row: only once the operator
+/// has pointed at one (until then the lists fill in as the first data arrives, and the cursor
+/// stays where it is), and not from the runs list's top row, which stays on the newest run as
+/// they stream in.
+fn held_rows(app: &App) -> Vec<(usize, String)> {
+    (0..app.selected.len())
+        .filter(|&t| app.pointed[t] && !(t == tab::TRACES && app.selected[t] == 0))
+        .filter_map(|t| Some((t, row_ids(&app.snapshot, t, &app.filter)?.into_iter().nth(app.selected[t])?)))
+        .collect()
+}
 
-    fn follow(self, app: &mut App) {
-        let s = &app.snapshot;
-        let found = [
-            (tab::OVERVIEW, self.agent.and_then(|n| agent_lines(s).iter().position(|a| a.name == n))),
-            (
-                tab::TRACES,
-                self.run.and_then(|(t, a)| {
-                    visible_runs(s, &app.filter).iter().position(|r| r.trace_id == t && r.agent == a)
-                }),
-            ),
-            (tab::APPROVALS, self.approval.and_then(|id| approval_rows(s).iter().position(|a| a.id == id))),
-            (tab::INCIDENTS, self.incident.and_then(|id| incident_rows(s).iter().position(|i| i.id == id))),
-        ];
-        for (t, at) in found {
-            if let Some(at) = at.filter(|_| app.pointed[t]) {
-                app.selected[t] = at;
-            }
+/// Puts each held cursor back on its row in the fresh snapshot, where the row still is.
+fn follow_rows(app: &mut App, held: Vec<(usize, String)>) {
+    for (t, id) in held {
+        if let Some(at) = row_ids(&app.snapshot, t, &app.filter).and_then(|ids| ids.iter().position(|r| *r == id)) {
+            app.selected[t] = at;
         }
     }
 }
@@ -1255,9 +1241,9 @@ fn unbound(app: &mut App, key: &KeyEvent) {
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     let effects = match msg {
         Msg::Snapshot(s) => {
-            let held = Held::of(app);
+            let held = held_rows(app);
             app.snapshot = s;
-            held.follow(app);
+            follow_rows(app, held);
             Vec::new()
         }
         Msg::Trace(id, result) => {

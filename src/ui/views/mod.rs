@@ -19,7 +19,7 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 use super::app::{App, Field, Mode, Page, Pending, TABS, WINDOWS, tab};
 use super::keymap::{Action, BINDINGS, Keymap, display};
 use super::theme::Theme;
-use super::widgets::{counted, cut, num, per_second, text_box};
+use super::widgets::{block, counted, cut, num, per_second, text_box};
 use crate::control::model::ApprovalStatus;
 
 /// Draws the whole screen.
@@ -393,8 +393,9 @@ fn draw_confirm(frame: &mut Frame<'_>, area: Rect, app: &App, c: &super::app::Co
     lines.push(Line::from(Span::styled("Enter confirms · Esc cancels (nothing changes)", theme.dim())));
     // As tall as its lines once wrapped (a long argument list takes several), borders included.
     const W: u16 = 76;
-    let rows = Paragraph::new(lines.clone()).wrap(Wrap { trim: false }).line_count(W - 2);
-    let r = centered(area, W, u16::try_from(rows + 2).unwrap_or(u16::MAX).min(area.height));
+    let dialog = Paragraph::new(lines).block(block(&c.title, theme)).wrap(Wrap { trim: false });
+    let rows = dialog.line_count(W - 2);
+    let r = centered(area, W, u16::try_from(rows).unwrap_or(u16::MAX).min(area.height));
     frame.render_widget(Clear, r);
-    text_box(frame, r, &c.title, lines, theme);
+    frame.render_widget(dialog, r);
 }
